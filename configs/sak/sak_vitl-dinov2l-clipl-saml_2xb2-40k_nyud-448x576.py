@@ -1,0 +1,16 @@
+# SAK stage 2 on NYUD-v2 (paper Table 6): ViT-L/16 student distilled from
+# DINOv2-L, CLIP-L/14@336 and SAM-L, 4 tasks, 448x576 crops, 40k iterations
+# at 2 images per GPU, starting from a stage-1 (ImageNet) checkpoint.
+_base_ = [
+    '../_base_/models/sak_vitl.py', '../_base_/datasets/nyud.py',
+    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+]
+crop_size = (448, 576)
+model = dict(
+    data_preprocessor=dict(pad_size=crop_size),
+    backbone=dict(stem=dict(img_size=crop_size)),
+    teachers=dict(clip=dict(img_size=crop_size)),
+    heads={{_base_.nyud_heads}})
+sync_bn = 'torch'
+# stage-1 student (aligners are dropped when loading, as in the paper)
+load_from = 'checkpoints/sak_vitl-dinov2l-clipl-saml_stage1_in1k.pth'

@@ -1,0 +1,42 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Packing of a transformed sample into model inputs and a data sample."""
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+
+from sak_mm.registry import TRANSFORMS
+from sak_mm.structures import MultiTaskDataSample, get_field
+
+
+@TRANSFORMS.register_module()
+class PackMultiTaskInputs(BaseTransform):
+    """Pack the image as a ``(3, H, W)`` uint8 tensor and the labels as a
+    :class:`MultiTaskDataSample`.
+
+    Label fields become ``(C, H, W)`` tensors: ``int64`` for class maps,
+    ``float32`` otherwise. Normalisation and padding happen later, batched,
+    in :class:`~sak_mm.models.MultiTaskDataPreprocessor`.
+
+    Required Keys: img, img_path, ori_shape, img_shape
+    Optional Keys: gt_fields, flip, scale_factor, sample_idx
+    Added Keys: inputs, data_samples
+    """
+
+    meta_keys = ('img_path', 'ori_shape', 'img_shape', 'flip', 'scale_factor',
+                 'sample_idx')
+
+    def transform(self, results: dict) -> dict:
+        img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))
+        sample = MultiTaskDataSample(metainfo={
+            k: results[k]
+            for k in self.meta_keys if k in results
+        })
+        gt = {}
+        for name, arr in results.get('gt_fields', {}).items():
+            tensor = torch.from_numpy(
+                np.ascontiguousarray(arr.transpose(2, 0, 1)))
+            gt[name] = tensor.long() if get_field(name).is_integer \
+                else tensor.float()
+        sample.gt = PixelData(**gt)
+        return dict(inputs=torch.from_numpy(img), data_samples=sample)

@@ -1,0 +1,199 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Geometric multi-task transforms; every dense field follows the table in
+:mod:`sak_mm.structures.fields`."""
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from sak_mm.registry import TRANSFORMS
+from sak_mm.structures import IGNORE_INDEX, get_field
+
+
+def _as_hwc(arr: np.ndarray) -> np.ndarray:
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+@TRANSFORMS.register_module()
+class RandomRescale(BaseTransform):
+    """Rescale image and labels by one factor drawn from ``U[low, high)``.
+
+    The image is resized bilinearly, every dense field with nearest-neighbour
+    interpolation; fields that declare ``divide_by_scale`` (depth) have their
+    values divided by the factor. The new size is ``int(dim * scale)`` as in
+    the reference pipeline.
+
+    Required Keys: img, gt_fields
+    Modified Keys: img, gt_fields, img_shape
+    Added Keys: scale_factor
+    """
+
+    def __init__(self, scale_range: Tuple[float, float] = (0.5, 2.0)):
+        low, high = scale_range
+        if not 0 < low <= high:
+            raise ValueError(f'scale_range must satisfy 0 < low <= high, got '
+                             f'{scale_range}')
+        self.scale_range = (float(low), float(high))
+
+    def transform(self, results: dict) -> dict:
+        low, high = self.scale_range
+        scale = low if low == high else float(np.random.uniform(low, high))
+        results['scale_factor'] = scale
+        if scale == 1.0:
+            return results
+        h, w = results['img'].shape[:2]
+        size = (int(w * scale), int(h * scale))  # cv2 takes (w, h)
+        results['img'] = cv2.resize(
+            results['img'], size, interpolation=cv2.INTER_LINEAR)
+        for name, arr in results['gt_fields'].items():
+            out = _as_hwc(cv2.resize(arr, size, interpolation=cv2.INTER_NEAREST))
+            results['gt_fields'][name] = get_field(name).rescale_values(
+                out, scale)
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(scale_range={self.scale_range})'
+
+
+@TRANSFORMS.register_module()
+class RandomCrop(BaseTransform):
+    """Crop a random ``crop_size`` window (smaller images are not padded here).
+
+    With ``cat_max_ratio < 1`` the window is redrawn up to ``max_tries``
+    times until no single class of ``cat_field`` covers more than that
+    fraction of its valid pixels and at least two classes are visible; the
+    last draw is kept otherwise.
+
+    Required Keys: img, gt_fields
+    Modified Keys: img, gt_fields, img_shape
+    """
+
+    def __init__(self,
+                 crop_size: Tuple[int, int],
+                 cat_max_ratio: float = 1.0,
+                 cat_field: str = 'semseg',
+                 max_tries: int = 10):
+        self.crop_size = tuple(crop_size)
+        self.cat_max_ratio = cat_max_ratio
+        self.cat_field = cat_field
+        self.max_tries = max_tries
+
+    def _draw(self, h: int, w: int) -> Tuple[int, int, int, int]:
+        ch, cw = self.crop_size
+        top = np.random.randint(0, max(h - ch, 0) + 1)
+        left = np.random.randint(0, max(w - cw, 0) + 1)
+        return top, min(top + ch, h), left, min(left + cw, w)
+
+    def _balanced(self, label: np.ndarray, box) -> bool:
+        t, b, l, r = box
+        values, counts = np.unique(label[t:b, l:r], return_counts=True)
+        counts = counts[values != IGNORE_INDEX]
+        return len(counts) > 1 and counts.max() / counts.sum() < self.cat_max_ratio
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        box = self._draw(h, w)
+        label = results['gt_fields'].get(self.cat_field)
+        if self.cat_max_ratio < 1.0 and label is not None:
+            for _ in range(self.max_tries - 1):
+                if self._balanced(label, box):
+                    break
+                box = self._draw(h, w)
+        t, b, l, r = box
+        results['img'] = results['img'][t:b, l:r]
+        for name, arr in results['gt_fields'].items():
+            results['gt_fields'][name] = arr[t:b, l:r]
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'cat_max_ratio={self.cat_max_ratio})')
+
+
+@TRANSFORMS.register_module()
+class RandomHorizontalFlip(BaseTransform):
+    """Flip image and labels left-right with probability ``prob``.
+
+    Fields that declare ``negate_x_on_flip`` (surface normals) also have
+    their x component negated, so that flipped normals still point the way
+    the flipped surface faces.
+
+    Required Keys: img, gt_fields
+    Modified Keys: img, gt_fields
+    Added Keys: flip
+    """
+
+    def __init__(self, prob: float = 0.5):
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        if not flip:
+            return results
+        results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
+        for name, arr in results['gt_fields'].items():
+            flipped = np.ascontiguousarray(arr[:, ::-1])
+            results['gt_fields'][name] = get_field(name).flip_values(flipped)
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class PhotoMetricDistortion(BaseTransform):
+    """Random brightness, contrast, saturation and hue, each with p=0.5.
+
+    Contrast comes either before or after the HSV steps (chosen at random),
+    as in mmseg and the SAK reference. Works on the ``uint8`` RGB image.
+
+    Required Keys: img
+    Modified Keys: img
+    """
+
+    def __init__(self,
+                 brightness_delta: int = 32,
+                 contrast_range: Sequence[float] = (0.5, 1.5),
+                 saturation_range: Sequence[float] = (0.5, 1.5),
+                 hue_delta: int = 18):
+        self.brightness_delta = brightness_delta
+        self.contrast_range = tuple(contrast_range)
+        self.saturation_range = tuple(saturation_range)
+        self.hue_delta = hue_delta
+
+    @staticmethod
+    def _affine(img: np.ndarray, alpha: float = 1.0,
+                beta: float = 0.0) -> np.ndarray:
+        out = img.astype(np.float32) * alpha + beta
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    def _contrast(self, img: np.ndarray) -> np.ndarray:
+        if np.random.rand() < 0.5:
+            img = self._affine(img, alpha=np.random.uniform(*self.contrast_range))
+        return img
+
+    def transform(self, results: dict) -> dict:
+        img = results['img'].astype(np.uint8)
+        contrast_first = np.random.rand() < 0.5
+        if np.random.rand() < 0.5:
+            img = self._affine(
+                img, beta=np.random.uniform(-self.brightness_delta,
+                                            self.brightness_delta))
+        if contrast_first:
+            img = self._contrast(img)
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        if np.random.rand() < 0.5:
+            hsv[..., 1] = self._affine(
+                hsv[..., 1], alpha=np.random.uniform(*self.saturation_range))
+        if np.random.rand() < 0.5:
+            shift = np.random.randint(-self.hue_delta, self.hue_delta)
+            hsv[..., 0] = (hsv[..., 0].astype(np.int64) + shift) % 180
+        img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        if not contrast_first:
+            img = self._contrast(img)
+        results['img'] = img
+        return results

@@ -1,0 +1,10 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .depth_metric import DepthMetric
+from .multi_task_metric import MultiTaskMetric, mtl_gain
+from .normals_metric import NormalsMetric
+from .semseg_metric import SemSegMetric
+
+__all__ = [
+    'DepthMetric', 'MultiTaskMetric', 'NormalsMetric', 'SemSegMetric',
+    'mtl_gain'
+]

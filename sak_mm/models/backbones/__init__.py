@@ -1,0 +1,4 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .tsap import Adapter, TSAPBackbone
+
+__all__ = ['Adapter', 'TSAPBackbone']

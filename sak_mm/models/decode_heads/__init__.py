@@ -1,0 +1,5 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .base_task_head import PREDICTION_ACTIVATIONS, BaseTaskHead
+from .simple_head import SimpleHead
+
+__all__ = ['BaseTaskHead', 'SimpleHead', 'PREDICTION_ACTIVATIONS']

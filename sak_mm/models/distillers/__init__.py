@@ -1,0 +1,4 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .sak_distiller import SAKDistiller
+
+__all__ = ['SAKDistiller']

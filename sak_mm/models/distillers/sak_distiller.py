@@ -1,0 +1,238 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""The model that wires teachers, student, heads and losses (SAK)."""
+import copy
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+
+from sak_mm.registry import MODELS
+from sak_mm.structures import MultiTaskDataSample, get_field
+
+SampleList = List[MultiTaskDataSample]
+
+
+@MODELS.register_module()
+class SAKDistiller(BaseModel):
+    """Multi-teacher, multi-task distillation model (paper Fig. 2, eq. (6)).
+
+    .. code:: text
+
+        inputs --TSAPBackbone--> tas [4], tsap {teacher: [4]}
+          distillation (if teachers): backbone.align(tsap) vs teacher(inputs)
+              -> distill.<teacher>.l<k>.loss_cos / loss_sl1
+          tasks (if heads): MoRNeck(tas, tsap) (or tas without a neck)
+              -> head[task] -> decode.<task>.loss_*
+
+    Stage 1 is ``heads=None, neck=None`` (distillation only); stage 2 adds
+    neck and heads; the multi-task baseline is ``teachers={}`` with heads on
+    the plain ViT.
+
+    Teachers are frozen and deliberately kept outside the module tree: they
+    are never saved in checkpoints, never given to the optimizer or DDP, but
+    follow the model across devices and dtypes (:meth:`_apply`).
+
+    Args:
+        backbone (dict): :class:`TSAPBackbone` config; ``teachers`` and
+            ``aligner_dims`` are filled in from ``teachers``.
+        teachers (dict): ``{name: teacher config}`` in expert order.
+        neck (dict, optional): :class:`MoRNeck` config; ``tasks``,
+            ``teachers`` and ``in_channels`` are filled in.
+        heads (dict, optional): ``{task: head config}``; ``task`` and
+            ``in_channels`` are filled in.
+        distill_loss (dict, optional): :class:`DistillLoss` config.
+        aligners (str | bool): ``'auto'`` builds aligners only for teachers
+            whose width differs from the student's; True for all; False for
+            none (widths must then match).
+        data_preprocessor (dict, optional): Defaults to
+            :class:`MultiTaskDataPreprocessor`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 teachers: Optional[Dict[str, dict]] = None,
+                 neck: Optional[dict] = None,
+                 heads: Optional[Dict[str, dict]] = None,
+                 distill_loss: Optional[dict] = None,
+                 aligners: Union[str, bool] = 'auto',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='MultiTaskDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        teachers = teachers or {}
+        self.teacher_models = {
+            name: MODELS.build(cfg)
+            for name, cfg in teachers.items()
+        }
+        teacher_names = list(self.teacher_models)
+
+        backbone = copy.deepcopy(backbone)
+        if backbone.setdefault('teachers', teacher_names) != teacher_names:
+            raise ValueError(
+                f'backbone.teachers {backbone["teachers"]} must equal the '
+                f'teachers {teacher_names} (same names, same order)')
+        stem_dims = self._stem_dims(backbone)
+        backbone['aligner_dims'] = self._aligner_dims(aligners, stem_dims)
+        self.backbone = MODELS.build(backbone)
+
+        if teacher_names and distill_loss is None:
+            distill_loss = dict(type='DistillLoss')
+        self.distill_loss = MODELS.build(distill_loss) \
+            if teacher_names else None
+
+        self.tasks = list(heads or {})
+        self.neck = None
+        if neck is not None:
+            if not self.tasks:
+                raise ValueError('a neck needs heads: MoR routers exist per '
+                                 'task')
+            neck = dict(
+                neck,
+                tasks=self.tasks,
+                teachers=teacher_names,
+                in_channels=self.backbone.embed_dims,
+                num_levels=len(self.backbone.out_indices))
+            self.neck = MODELS.build(neck)
+        self.heads = torch.nn.ModuleDict({
+            task: MODELS.build(
+                dict(cfg, task=task, in_channels=self.backbone.embed_dims))
+            for task, cfg in (heads or {}).items()
+        })
+        if not teacher_names and not self.tasks:
+            raise ValueError('SAKDistiller needs teachers (distillation), '
+                             'heads (tasks) or both')
+
+    # -- construction helpers ------------------------------------------------
+    @staticmethod
+    def _stem_dims(backbone: dict) -> int:
+        arch = backbone['stem'].get('arch', 'base')
+        if isinstance(arch, dict):
+            return arch['embed_dims']
+        from mmpretrain.models.backbones.vision_transformer import \
+            VisionTransformer
+        return VisionTransformer.arch_zoo[arch.lower()]['embed_dims']
+
+    def _aligner_dims(self, aligners, stem_dims: int) -> Optional[dict]:
+        dims = {n: t.embed_dims for n, t in self.teacher_models.items()}
+        if aligners == 'auto':
+            picked = {n: d for n, d in dims.items() if d != stem_dims}
+        elif aligners is True:
+            picked = dims
+        elif aligners is False:
+            wrong = {n: d for n, d in dims.items() if d != stem_dims}
+            if wrong:
+                raise ValueError(
+                    f'aligners=False but teacher widths {wrong} differ from '
+                    f'the student width {stem_dims}; use aligners="auto"')
+            picked = {}
+        else:
+            raise ValueError(f"aligners must be 'auto', True or False, got "
+                             f'{aligners!r}')
+        return picked or None
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        for teacher in self.teacher_models.values():
+            teacher._apply(fn, *args, **kwargs)
+        return self
+
+    # -- forward -------------------------------------------------------------
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           f'predict and tensor mode')
+
+    def _task_features(self, feats: dict):
+        if self.neck is None:
+            return {t: feats['tas'] for t in self.tasks}, None
+        return self.neck(feats['tas'], feats['tsap'])
+
+    def _forward(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Raw per-task logits at the heads' resolution."""
+        feats = self.backbone(inputs)
+        task_feats, _ = self._task_features(feats)
+        return {t: self.heads[t](task_feats[t]) for t in self.tasks}
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: SampleList) -> Dict[str, torch.Tensor]:
+        feats = self.backbone(inputs)
+        losses = {}
+        if self.teacher_models:
+            losses.update(self._distill_losses(inputs, feats['tsap']))
+        if self.tasks:
+            task_feats, _ = self._task_features(feats)
+            shape = inputs.shape[-2:]
+            for task in self.tasks:
+                head = self.heads[task]
+                gt = self._stack_gt(data_samples, task, shape, inputs.device)
+                for name, value in head.loss_by_feat(
+                        head(task_feats[task]), gt, shape).items():
+                    losses[f'decode.{task}.{name}'] = value
+        return losses
+
+    def _distill_losses(self, inputs, tsap) -> Dict[str, torch.Tensor]:
+        aligned = self.backbone.align(tsap)
+        losses = {}
+        for name, teacher in self.teacher_models.items():
+            targets = teacher(inputs)
+            for level, (s, t) in enumerate(zip(aligned[name], targets), 1):
+                for key, value in self.distill_loss(s, t).items():
+                    losses[f'distill.{name}.l{level}.{key}'] = value
+        return losses
+
+    @staticmethod
+    def _stack_gt(data_samples: SampleList, task: str, shape,
+                  device) -> torch.Tensor:
+        """Batch one task's labels; a sample without that label contributes
+        an all-invalid map, so it counts in neither loss nor metric."""
+        field = get_field(task)
+        maps = []
+        for sample in data_samples:
+            if 'gt' in sample and task in sample.gt:
+                maps.append(sample.gt.get(task))
+            else:
+                dtype = torch.long if field.is_integer else torch.float32
+                maps.append(
+                    torch.full((field.channels, *shape), field.pad_value,
+                               dtype=dtype, device=device))
+        return torch.stack(maps).to(device)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        if not self.tasks:
+            raise RuntimeError('this model has no heads (stage 1): it has '
+                               'nothing to predict')
+        feats = self.backbone(inputs)
+        task_feats, gates = self._task_features(feats)
+        if data_samples is None:
+            h, w = inputs.shape[-2:]
+            data_samples = [
+                MultiTaskDataSample(metainfo=dict(
+                    img_shape=(h, w), ori_shape=(h, w), pad_offset=(0, 0)))
+                for _ in range(inputs.shape[0])
+            ]
+        metas = [s.metainfo for s in data_samples]
+        for meta in metas:
+            meta.setdefault('batch_input_shape', tuple(inputs.shape[-2:]))
+        preds = {
+            t: self.heads[t].predict_by_feat(self.heads[t](task_feats[t]),
+                                             metas)
+            for t in self.tasks
+        }
+        for i, sample in enumerate(data_samples):
+            sample.pred = PixelData(**{t: preds[t][i] for t in self.tasks})
+            if gates is not None:
+                sample.set_field({t: g[i] for t, g in gates.items()},
+                                 'gate_scores')
+        return data_samples

@@ -1,0 +1,63 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Feature distillation loss, eq. (5)."""
+from typing import Dict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sak_mm.registry import MODELS
+
+
+def match_resolution(student: torch.Tensor, teacher: torch.Tensor):
+    """Bilinearly resize the lower-resolution map to the other's size."""
+    if student.shape[-2:] == teacher.shape[-2:]:
+        return student, teacher
+    s_area = student.shape[-2] * student.shape[-1]
+    t_area = teacher.shape[-2] * teacher.shape[-1]
+    if t_area > s_area:
+        student = F.interpolate(
+            student, teacher.shape[-2:], mode='bilinear', align_corners=False)
+    else:
+        teacher = F.interpolate(
+            teacher, student.shape[-2:], mode='bilinear', align_corners=False)
+    return student, teacher
+
+
+@MODELS.register_module()
+class DistillLoss(nn.Module):
+    """``cos_weight * L_cos + smooth_l1_weight * L_smoothL1`` for one teacher
+    level, times ``loss_weight`` (``gamma`` of eq. (6) in stage 2).
+
+    ``L_cos`` is ``1 - cos`` between each sample's flattened student and
+    teacher maps, averaged over the batch (cosine-embedding loss, target 1);
+    ``L_smoothL1`` is the element-wise mean with ``beta``. The lower
+    resolution map is first resized to the higher one.
+    """
+
+    def __init__(self,
+                 cos_weight: float = 0.9,
+                 smooth_l1_weight: float = 0.1,
+                 beta: float = 1.0,
+                 loss_weight: float = 1.0):
+        super().__init__()
+        self.cos_weight = cos_weight
+        self.smooth_l1_weight = smooth_l1_weight
+        self.beta = beta
+        self.loss_weight = loss_weight
+
+    def forward(self, student: torch.Tensor,
+                teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
+        if student.shape[:2] != teacher.shape[:2]:
+            raise ValueError(
+                f'student map {tuple(student.shape)} and teacher map '
+                f'{tuple(teacher.shape)} differ in batch or channels; enable '
+                f'aligners when widths differ')
+        student, teacher = match_resolution(student.float(), teacher.float())
+        cos = F.cosine_similarity(
+            student.flatten(1), teacher.flatten(1), dim=1, eps=1e-8)
+        sl1 = F.smooth_l1_loss(student, teacher, beta=self.beta)
+        w = self.loss_weight
+        return dict(
+            loss_cos=w * self.cos_weight * (1 - cos).mean(),
+            loss_sl1=w * self.smooth_l1_weight * sl1)

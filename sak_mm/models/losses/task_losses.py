@@ -1,0 +1,100 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Dense task losses with the SAK reference's reductions.
+
+Every loss takes ``(pred, gt, valid)`` with ``pred`` and ``gt`` as
+``(B, C, H, W)`` and ``valid`` as ``(B, 1, H, W)`` bool (from the dense-field
+table), and returns ``loss_weight * loss``.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sak_mm.registry import MODELS
+from sak_mm.structures import IGNORE_INDEX
+
+
+@MODELS.register_module()
+class PixelCrossEntropyLoss(nn.Module):
+    """Cross-entropy summed over valid pixels and divided by their count.
+
+    Args:
+        loss_weight (float): Task weight ``w_t`` of eq. (6).
+        class_balanced (bool): Weight the two classes of a binary task by the
+            batch's label frequencies (saliency on PASCAL-Context).
+    """
+
+    loss_name = 'loss_ce'
+
+    def __init__(self, loss_weight: float = 1.0, class_balanced: bool = False):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self.class_balanced = class_balanced
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor,
+                valid: torch.Tensor) -> torch.Tensor:
+        label = gt[:, 0].long()
+        weight = None
+        if self.class_balanced:
+            pos = (label[valid[:, 0]] == 1).float().mean()
+            weight = torch.stack([pos, 1 - pos]).to(pred.dtype)
+        loss = F.cross_entropy(
+            pred.float(), label, weight=weight, ignore_index=IGNORE_INDEX,
+            reduction='sum')
+        return self.loss_weight * loss / valid.sum().clamp(min=1)
+
+
+@MODELS.register_module()
+class MaskedL1Loss(nn.Module):
+    """L1 summed over valid pixels (all channels) / number of valid pixels.
+
+    Args:
+        loss_weight (float): Task weight ``w_t``.
+        normalize (bool): L2-normalise the prediction over channels first
+            (surface normals).
+    """
+
+    loss_name = 'loss_l1'
+
+    def __init__(self, loss_weight: float = 1.0, normalize: bool = False):
+        super().__init__()
+        self.loss_weight = loss_weight
+        self.normalize = normalize
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor,
+                valid: torch.Tensor) -> torch.Tensor:
+        pred = pred.float()
+        if self.normalize:
+            pred = F.normalize(pred, p=2, dim=1)
+        diff = (pred - gt).abs() * valid
+        return self.loss_weight * diff.sum() / valid.sum().clamp(min=1)
+
+
+@MODELS.register_module()
+class BalancedBCELoss(nn.Module):
+    """Binary cross-entropy with positives weighted ``w`` and negatives
+    ``1 - w``, averaged over valid pixels (boundary detection).
+
+    Computed as the reference does: ``BCE(pos_weight=w / (1 - w)) * (1 - w)``.
+
+    Args:
+        loss_weight (float): Task weight ``w_t``.
+        pos_weight (float): ``w`` (0.95 in SAK).
+    """
+
+    loss_name = 'loss_bce'
+
+    def __init__(self, loss_weight: float = 1.0, pos_weight: float = 0.95):
+        super().__init__()
+        if not 0 < pos_weight < 1:
+            raise ValueError(f'pos_weight must be in (0, 1), got {pos_weight}')
+        self.loss_weight = loss_weight
+        self.pos_weight = pos_weight
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor,
+                valid: torch.Tensor) -> torch.Tensor:
+        w = self.pos_weight
+        mask = valid.expand_as(gt)
+        loss = F.binary_cross_entropy_with_logits(
+            pred.float()[mask], gt[mask],
+            pos_weight=torch.tensor(w / (1 - w), device=pred.device))
+        return self.loss_weight * loss * (1 - w)

@@ -1,0 +1,4 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .mor_neck import MoRNeck, MoRRouter
+
+__all__ = ['MoRNeck', 'MoRRouter']

@@ -1,0 +1,127 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Mixture-of-Representations routers (paper Sec. 3.3, eq. (4))."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sak_mm.registry import MODELS
+
+
+class MoRRouter(nn.Module):
+    """Global gate for one task and level.
+
+    ``Linear(d, d/2) -> LayerNorm -> GELU -> Linear(d/2, E or 2E)`` per TAS
+    token, averaged over tokens. With noisy gating the output splits into
+    clean logits ``h`` and noise logits ``e``; training samples
+    ``h + N(0, 1) * (softplus(e) + 0.01)``, evaluation uses ``h``.
+
+    Args:
+        in_channels (int): TAS width ``d``.
+        num_experts (int): ``N + 1`` (TAS first, then the teachers).
+        noisy_gating (bool): Add learned Gaussian noise while training.
+    """
+
+    def __init__(self, in_channels: int, num_experts: int,
+                 noisy_gating: bool = True):
+        super().__init__()
+        self.num_experts = num_experts
+        self.noisy_gating = noisy_gating
+        out = num_experts * (2 if noisy_gating else 1)
+        self.mlp = nn.Sequential(
+            nn.Linear(in_channels, in_channels // 2),
+            nn.LayerNorm(in_channels // 2), nn.GELU(),
+            nn.Linear(in_channels // 2, out))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, n, d)`` TAS tokens -> ``(B, E)`` gate scores (softmax)."""
+        logits = self.mlp(tokens).mean(dim=1)
+        if self.noisy_gating:
+            clean, noise = logits.chunk(2, dim=-1)
+            if self.training:
+                std = F.softplus(noise) + 0.01
+                logits = clean + torch.randn_like(clean) * std
+            else:
+                logits = clean
+        return logits.softmax(dim=-1)
+
+
+@MODELS.register_module()
+class MoRNeck(nn.Module):
+    """Per task and level, mixes the TAS map and the teachers' TSAP maps.
+
+    .. code:: text
+
+        for each task t and level l:
+            g = Router_(t,l)(Z_l tokens)            (B, N+1)   eq. (4)
+            F_(t,l) = g_0 Z_l + sum_i g_i R^i_l       (B, d, h, w)
+
+    With ``mode='sum'`` there are no routers and every task gets the plain
+    sum ``Z_l + sum_i R^i_l`` (Table 3, "TSAP without MoR").
+
+    Args:
+        tasks (Sequence[str]): Task names (one router set each).
+        teachers (Sequence[str]): Teacher names in expert order.
+        in_channels (int): Token width ``d``.
+        num_levels (int): Number of levels (4).
+        noisy_gating (bool): See :class:`MoRRouter`.
+        mode (str): ``'mor'`` (routers) or ``'sum'``.
+    """
+
+    def __init__(self,
+                 tasks: Sequence[str],
+                 teachers: Sequence[str],
+                 in_channels: int,
+                 num_levels: int = 4,
+                 noisy_gating: bool = True,
+                 mode: str = 'mor'):
+        super().__init__()
+        if mode not in ('mor', 'sum'):
+            raise ValueError(f"MoRNeck mode must be 'mor' or 'sum', got "
+                             f'{mode!r}')
+        self.tasks = list(tasks)
+        self.teachers = list(teachers)
+        self.num_levels = num_levels
+        self.mode = mode
+        self.experts = ['tas'] + self.teachers
+        self.routers = nn.ModuleDict()
+        if mode == 'mor':
+            for task in self.tasks:
+                for level in range(num_levels):
+                    self.routers[f'{task}_{level}'] = MoRRouter(
+                        in_channels, len(self.experts), noisy_gating)
+            for m in self.routers.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, tas: List[torch.Tensor],
+                tsap: Dict[str, List[torch.Tensor]]
+                ) -> Tuple[Dict[str, List[torch.Tensor]],
+                           Optional[Dict[str, torch.Tensor]]]:
+        """Return ``({task: [levels x (B, d, h, w)]}, gates)`` where ``gates``
+        is ``{task: (B, levels, N+1)}`` (None in ``'sum'`` mode)."""
+        missing = set(self.teachers) - set(tsap)
+        if missing:
+            raise KeyError(f'MoRNeck expects TSAP maps of {sorted(missing)}')
+        feats = {t: [] for t in self.tasks}
+        if self.mode == 'sum':
+            for level, z in enumerate(tas):
+                total = z + sum(tsap[t][level] for t in self.teachers)
+                for task in self.tasks:
+                    feats[task].append(total)
+            return feats, None
+
+        gates = {t: [] for t in self.tasks}
+        for level, z in enumerate(tas):
+            experts = torch.stack(
+                [z] + [tsap[t][level] for t in self.teachers], dim=1)
+            tokens = z.flatten(2).transpose(1, 2)
+            for task in self.tasks:
+                g = self.routers[f'{task}_{level}'](tokens)
+                feats[task].append(
+                    (experts * g.to(experts.dtype)[:, :, None, None, None]
+                     ).sum(dim=1))
+                gates[task].append(g)
+        return feats, {t: torch.stack(g, dim=1) for t, g in gates.items()}

@@ -1,0 +1,11 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .base import TeacherWrapper
+from .clip import CLIPTeacher
+from .dinov2 import DINOv2Teacher
+from .sam import SAMTeacher
+from .weights import TeacherWeightsError, load_teacher_weights
+
+__all__ = [
+    'TeacherWrapper', 'DINOv2Teacher', 'CLIPTeacher', 'SAMTeacher',
+    'TeacherWeightsError', 'load_teacher_weights'
+]

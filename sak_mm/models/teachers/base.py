@@ -1,0 +1,107 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""The frozen-teacher contract shared by every foundation-model family."""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
+
+
+class TeacherWrapper(nn.Module):
+    """A frozen vision foundation model that yields multi-level feature maps.
+
+    A teacher owns everything between the student's normalised input batch
+    and its features: re-normalisation to the statistics it was trained
+    with, its input geometry (e.g. SAM's 1024 canvas), ``eval()`` mode,
+    ``requires_grad=False`` and ``no_grad``. Its weights never enter a
+    student checkpoint (see :class:`~sak_mm.models.SAKDistiller`).
+
+    .. code:: text
+
+        student-normalised x --renormalise--> family preprocess (resize/pad)
+        --> frozen network --> 4 levels (B, C_t, h_t, w_t), prefix tokens
+        dropped, no final norm --> family postprocess (e.g. SAM valid crop)
+
+    Args:
+        mean, std: The statistics the teacher was trained with (0-255 scale).
+        renormalize (bool): If True (default) the input is converted from the
+            student's normalisation to the teacher's. False feeds the
+            student-normalised image unchanged (SAK reference behaviour).
+        input_mean, input_std: The student's (data preprocessor's) statistics.
+    """
+
+    def __init__(self,
+                 mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD,
+                 renormalize: bool = True,
+                 input_mean: Sequence[float] = IMAGENET_MEAN,
+                 input_std: Sequence[float] = IMAGENET_STD):
+        super().__init__()
+        mean_t, std_t = torch.tensor(mean), torch.tensor(std)
+        mean_in, std_in = torch.tensor(input_mean), torch.tensor(input_std)
+        # x_t = (x * std_in + mean_in - mean_t) / std_t = x * gain + bias
+        self.renormalize = renormalize and not (
+            torch.equal(mean_t, mean_in) and torch.equal(std_t, std_in))
+        self.register_buffer('gain', (std_in / std_t).view(1, -1, 1, 1), False)
+        self.register_buffer('bias', ((mean_in - mean_t) / std_t).view(
+            1, -1, 1, 1), False)
+
+    # -- family hooks --------------------------------------------------------
+    @property
+    def embed_dims(self) -> int:
+        """Channel width ``C_t`` of the teacher's feature maps."""
+        raise NotImplementedError
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        """Family-specific input geometry (after re-normalisation)."""
+        return x
+
+    def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Run the network; return the 4 levels as ``(B, C_t, h, w)``."""
+        raise NotImplementedError
+
+    def postprocess(self, feats: List[torch.Tensor],
+                    input_shape) -> List[torch.Tensor]:
+        """Family-specific output handling (e.g. cropping a padded canvas)."""
+        return feats
+
+    # -- shared behaviour ----------------------------------------------------
+    def freeze(self) -> None:
+        """Freeze all parameters and switch to eval mode for good."""
+        for p in self.parameters():
+            p.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True) -> 'TeacherWrapper':
+        """Teachers stay in eval mode whatever the student does."""
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        input_shape = tuple(x.shape[-2:])
+        if self.renormalize:
+            x = x * self.gain.to(x.dtype) + self.bias.to(x.dtype)
+        feats = self.extract(self.preprocess(x))
+        return self.postprocess(feats, input_shape)
+
+
+def crop_to_patch_multiple(x: torch.Tensor, patch: int) -> torch.Tensor:
+    """Drop the right/bottom pixels that do not fill a whole patch (what a
+    strided patch embedding does implicitly)."""
+    h, w = x.shape[-2:]
+    return x[..., :h // patch * patch, :w // patch * patch]
+
+
+def check_grid(name: str, got: Sequence[int], built: Sequence[int]) -> None:
+    """Fail clearly when a teacher with a fixed position embedding gets an
+    input of another size."""
+    if tuple(got) != tuple(built):
+        raise ValueError(
+            f'{name} was built for a {tuple(built)} patch grid but received '
+            f'{tuple(got)}; set its img_size to the training crop size')
+
+
+def default_levels(indices: Optional[Sequence[int]], depth: int) -> List[int]:
+    from sak_mm.models.utils import evenly_spaced_levels
+    return list(indices) if indices is not None else evenly_spaced_levels(depth)

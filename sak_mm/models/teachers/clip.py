@@ -1,0 +1,105 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""CLIP / OpenCLIP teachers on open_clip's vision tower."""
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+
+from sak_mm.registry import MODELS
+from .base import (TeacherWrapper, check_grid, crop_to_patch_multiple,
+                   default_levels)
+from .weights import load_teacher_weights, resize_grid_embedding
+
+OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
+OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
+
+
+@MODELS.register_module()
+class CLIPTeacher(TeacherWrapper):
+    """The image encoder of a CLIP model from open_clip, frozen.
+
+    Args:
+        model_name (str): open_clip model name, e.g. ``'ViT-L-14-336'``;
+            ignored when ``vision_cfg`` is given.
+        vision_cfg (dict, optional): An explicit open_clip ``CLIPVisionCfg``
+            (``width``, ``layers``, ``patch_size``...), e.g. a tiny test model.
+        img_size (tuple): Input ``(H, W)`` the teacher sees (the student's
+            crop); cropped to a multiple of the patch size. The position
+            embedding is built for that grid and the checkpoint's is resized.
+        pretrained (str, optional): A local checkpoint file (open_clip
+            ``state_dict`` or OpenAI TorchScript archive), or an open_clip
+            pretrained tag resolved from the local open_clip cache.
+        out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
+        mean, std: CLIP's normalisation (OpenAI's by default).
+    """
+
+    def __init__(self,
+                 model_name: str = 'ViT-L-14-336',
+                 vision_cfg: Optional[dict] = None,
+                 img_size: Tuple[int, int] = (448, 576),
+                 pretrained: Optional[str] = None,
+                 out_indices: Optional[Sequence[int]] = None,
+                 mean: Sequence[float] = OPENAI_CLIP_MEAN,
+                 std: Sequence[float] = OPENAI_CLIP_STD,
+                 **kwargs):
+        super().__init__(mean=mean, std=std, **kwargs)
+        import open_clip
+        from open_clip.model import _build_vision_tower
+        if vision_cfg is None:
+            cfg = open_clip.get_model_config(model_name)
+            if cfg is None:
+                raise ValueError(f'open_clip knows no model {model_name!r}')
+            embed_dim, vision_cfg = cfg['embed_dim'], dict(cfg['vision_cfg'])
+        else:
+            vision_cfg = dict(vision_cfg)
+            embed_dim = vision_cfg.pop('embed_dim', vision_cfg['width'])
+        self.patch_size = vision_cfg['patch_size']
+        p = self.patch_size
+        self.grid = (img_size[0] // p, img_size[1] // p)
+        vision_cfg['image_size'] = (self.grid[0] * p, self.grid[1] * p)
+        self.model = _build_vision_tower(embed_dim, vision_cfg)
+        self.out_indices = default_levels(out_indices, vision_cfg['layers'])
+        if pretrained is not None:
+            path = pretrained if osp.isfile(pretrained) else \
+                self._resolve_tag(model_name, pretrained)
+            load_teacher_weights(
+                self.model,
+                path,
+                prefixes=('visual.', ),
+                convert=self._resize_pos_embed)
+        self.freeze()
+
+    @staticmethod
+    def _resolve_tag(model_name: str, tag: str) -> str:
+        import open_clip
+        from open_clip.pretrained import download_pretrained
+        cfg = open_clip.get_pretrained_cfg(model_name, tag)
+        if not cfg:
+            raise FileNotFoundError(
+                f'{tag!r} is neither a file nor an open_clip pretrained tag of '
+                f'{model_name!r}')
+        return download_pretrained(cfg)  # reads the local cache when offline
+
+    def _resize_pos_embed(self, state: dict) -> dict:
+        if 'positional_embedding' in state:
+            state['positional_embedding'] = resize_grid_embedding(
+                state['positional_embedding'], 1, self.grid)
+        return state
+
+    @property
+    def embed_dims(self) -> int:
+        return self.model.transformer.width
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        x = crop_to_patch_multiple(x, self.patch_size)
+        check_grid('CLIPTeacher', (x.shape[-2] // self.patch_size,
+                                   x.shape[-1] // self.patch_size), self.grid)
+        return x
+
+    def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
+        out = self.model.forward_intermediates(
+            x,
+            indices=list(self.out_indices),
+            intermediates_only=True,
+            output_fmt='NCHW')
+        return out['image_intermediates']

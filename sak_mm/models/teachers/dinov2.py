@@ -1,0 +1,77 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""DINOv2 teachers on mmpretrain's VisionTransformer."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+
+from sak_mm.registry import MODELS
+from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
+from .weights import load_teacher_weights
+
+
+@MODELS.register_module()
+class DINOv2Teacher(TeacherWrapper):
+    """A frozen DINOv2 ViT (patch 14, LayerScale), mmpretrain layout.
+
+    Args:
+        arch (str | dict): mmpretrain ``VisionTransformer`` arch, e.g.
+            ``'large'`` (DINOv2-L: 1024 wide, 24 blocks) or a custom dict.
+        patch_size (int): Defaults to 14.
+        img_size (int): Size of the pretrained position grid (518 for the
+            released weights); other inputs are interpolated on the fly.
+        layer_scale_init_value (float): Must be non-zero for DINOv2 weights.
+        out_indices (Sequence[int], optional): Blocks to read; defaults to
+            the 4 evenly spaced ones.
+        checkpoint (str, optional): mmpretrain checkpoint of the backbone
+            (keys with or without ``backbone.``). None keeps random weights
+            (tests, benchmarks).
+        **kwargs: Normalisation options of :class:`TeacherWrapper`.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'large',
+                 patch_size: int = 14,
+                 img_size: int = 518,
+                 layer_scale_init_value: float = 1e-5,
+                 out_indices: Optional[Sequence[int]] = None,
+                 checkpoint: Optional[str] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        from mmpretrain.models.backbones.vision_transformer import \
+            VisionTransformer
+        probe = VisionTransformer.arch_zoo[arch] if isinstance(arch, str) \
+            else arch
+        self.out_indices = default_levels(out_indices, probe['num_layers'])
+        self.patch_size = patch_size
+        self.model = VisionTransformer(
+            arch=arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            layer_scale_init_value=layer_scale_init_value,
+            out_indices=list(self.out_indices),
+            final_norm=False,
+            out_type='raw')
+        if checkpoint is not None:
+            load_teacher_weights(
+                self.model,
+                checkpoint,
+                prefixes=('backbone.', ''),
+                ignore=('ln1.', 'head.', 'ln2.'))
+        self.freeze()
+
+    @property
+    def embed_dims(self) -> int:
+        return self.model.embed_dims
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        return crop_to_patch_multiple(x, self.patch_size)
+
+    def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
+        b = x.shape[0]
+        h, w = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
+        outs = self.model(x)
+        n = self.model.num_extra_tokens
+        return [
+            t[:, n:].reshape(b, h, w, -1).permute(0, 3, 1, 2).contiguous()
+            for t in outs
+        ]

@@ -1,0 +1,130 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""SAM teachers on segment_anything's image encoder."""
+import math
+from functools import partial
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sak_mm.registry import MODELS
+from .base import TeacherWrapper, default_levels
+from .weights import load_teacher_weights
+
+#: segment_anything's encoder settings per released size
+SAM_ARCHS = {
+    'vit_b': dict(embed_dim=768, depth=12, num_heads=12,
+                  global_attn_indexes=(2, 5, 8, 11)),
+    'vit_l': dict(embed_dim=1024, depth=24, num_heads=16,
+                  global_attn_indexes=(5, 11, 17, 23)),
+    'vit_h': dict(embed_dim=1280, depth=32, num_heads=16,
+                  global_attn_indexes=(7, 15, 23, 31)),
+}
+
+
+def resize_longest_and_pad(x: torch.Tensor,
+                           side: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """Resize so the longest side is ``side`` (bicubic), pad bottom/right with
+    zeros to ``side x side``; return the canvas and the resized ``(h, w)``."""
+    h, w = x.shape[-2:]
+    scale = side / max(h, w)
+    nh, nw = int(h * scale + 0.5), int(w * scale + 0.5)
+    x = F.interpolate(x, (nh, nw), mode='bicubic', align_corners=False)
+    return F.pad(x, (0, side - nw, 0, side - nh)), (nh, nw)
+
+
+@MODELS.register_module()
+class SAMTeacher(TeacherWrapper):
+    """The image encoder of SAM, frozen; its neck is not used.
+
+    SAM needs its input resized so the longest side is ``img_size`` and
+    zero-padded to a square canvas. Its feature maps therefore cover the
+    canvas, of which only the top-left region holds the image.
+
+    Args:
+        arch (str | dict): ``'vit_b'``, ``'vit_l'``, ``'vit_h'`` or a dict
+            with ``embed_dim``, ``depth``, ``num_heads``,
+            ``global_attn_indexes`` (tiny test models).
+        img_size (int): Canvas side (1024 for the released weights).
+        patch_size (int): Defaults to 16.
+        window_size (int): Windowed-attention size (14 for SAM).
+        align_valid_region (bool): If True (default) each level is cropped to
+            the patches that hold the image, so it aligns with the student's
+            map once resized. False returns the whole canvas (SAK reference,
+            which stretches the features of non-square inputs).
+        checkpoint (str, optional): A SAM ``.pth`` (full model, keys
+            ``image_encoder.*``) or an image-encoder state dict.
+        out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'vit_l',
+                 img_size: int = 1024,
+                 patch_size: int = 16,
+                 window_size: int = 14,
+                 align_valid_region: bool = True,
+                 checkpoint: Optional[str] = None,
+                 out_indices: Optional[Sequence[int]] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        from segment_anything.modeling import ImageEncoderViT
+        settings = SAM_ARCHS[arch] if isinstance(arch, str) else dict(arch)
+        self.img_size = img_size
+        self.patch_size = patch_size
+        self.align_valid_region = align_valid_region
+        self.out_indices = default_levels(out_indices, settings['depth'])
+        self.model = ImageEncoderViT(
+            img_size=img_size,
+            patch_size=patch_size,
+            mlp_ratio=4,
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),
+            qkv_bias=True,
+            use_rel_pos=True,
+            window_size=window_size,
+            out_chans=256,
+            **settings)
+        del self.model.neck  # the teacher's features come from its blocks
+        if checkpoint is not None:
+            load_teacher_weights(
+                self.model,
+                checkpoint,
+                prefixes=('image_encoder.', ''),
+                ignore=('neck.', ))
+        self.freeze()
+
+    @property
+    def embed_dims(self) -> int:
+        return self.model.patch_embed.proj.out_channels
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        canvas, _ = resize_longest_and_pad(x, self.img_size)
+        return canvas
+
+    def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
+        x = self.model.patch_embed(x)
+        if self.model.pos_embed is not None:
+            x = x + self.model.pos_embed
+        feats = []
+        for i, blk in enumerate(self.model.blocks):
+            x = blk(x)
+            if i in self.out_indices:
+                feats.append(x.permute(0, 3, 1, 2).contiguous())
+            if i == self.out_indices[-1]:
+                break
+        return feats
+
+    def valid_grid(self, input_shape: Tuple[int, int]) -> Tuple[int, int]:
+        """Patches of the canvas covered by an input of ``input_shape``."""
+        h, w = input_shape
+        scale = self.img_size / max(h, w)
+        nh, nw = int(h * scale + 0.5), int(w * scale + 0.5)
+        return (math.ceil(nh / self.patch_size),
+                math.ceil(nw / self.patch_size))
+
+    def postprocess(self, feats: List[torch.Tensor],
+                    input_shape) -> List[torch.Tensor]:
+        if not self.align_valid_region:
+            return feats
+        gh, gw = self.valid_grid(input_shape)
+        return [f[..., :gh, :gw] for f in feats]

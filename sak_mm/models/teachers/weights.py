@@ -1,0 +1,112 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Strict loading of a frozen teacher's weights from a local file."""
+import os.path as osp
+from typing import Callable, Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+
+class TeacherWeightsError(RuntimeError):
+    """A teacher checkpoint does not fit the teacher it was given to."""
+
+
+def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """Read a state dict from ``path`` (weights only; TorchScript archives,
+    such as OpenAI's CLIP release, are read through ``torch.jit``).
+
+    Nested ``state_dict`` / ``model`` / ``module`` containers are unwrapped.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'teacher checkpoint not found: {path!r}')
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except RuntimeError as err:
+        if 'TorchScript' not in str(err) and 'constants.pkl' not in str(err):
+            raise TeacherWeightsError(
+                f'could not read teacher checkpoint {path!r}: {err}') from err
+        obj = torch.jit.load(path, map_location='cpu').state_dict()
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise TeacherWeightsError(
+            f'{path!r} holds a {type(obj).__name__}, not a state dict')
+    return obj
+
+
+def load_teacher_weights(
+        module: nn.Module,
+        path: str,
+        prefixes: Sequence[str] = ('', ),
+        ignore: Sequence[str] = (),
+        convert: Optional[Callable[[Dict[str, torch.Tensor]],
+                                   Dict[str, torch.Tensor]]] = None) -> None:
+    """Load ``path`` into ``module`` strictly, with an error that names the
+    file and the first mismatched keys.
+
+    Args:
+        module: The teacher network.
+        path: Local checkpoint file.
+        prefixes: Candidate key prefixes of the teacher inside the file (e.g.
+            ``'image_encoder.'`` for a full SAM checkpoint); the first one
+            that any key starts with is selected and stripped.
+        ignore: Key prefixes (after stripping) the teacher does not use, e.g.
+            a final norm or a projection head.
+        convert: Optional function adapting the stripped state dict (e.g.
+            resizing position embeddings to the teacher's input size).
+    """
+    raw = read_state_dict(path)
+    prefix = next((p for p in prefixes if any(k.startswith(p) for k in raw)),
+                  None)
+    if prefix is None:
+        raise TeacherWeightsError(
+            f'{path!r}: no key starts with any of {list(prefixes)}; first keys '
+            f'are {list(raw)[:5]}')
+    state = {
+        k[len(prefix):]: v
+        for k, v in raw.items() if k.startswith(prefix)
+        and not any(k[len(prefix):].startswith(i) for i in ignore)
+    }
+    if convert is not None:
+        state = convert(state)
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong_shape = [
+        f'{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+        for k in own if k in state and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        lines = [f'teacher checkpoint {path!r} does not match '
+                 f'{type(module).__name__}:']
+        for title, keys in (('missing keys', missing),
+                            ('unexpected keys', unexpected),
+                            ('shape mismatches', wrong_shape)):
+            if keys:
+                lines.append(f'  {len(keys)} {title}, first: {keys[:5]}')
+        raise TeacherWeightsError('\n'.join(lines))
+    module.load_state_dict(state, strict=True)
+
+
+def resize_grid_embedding(pos: torch.Tensor, num_prefix: int,
+                          new_grid: Sequence[int]) -> torch.Tensor:
+    """Bicubically resize a ``(N_prefix + h*w, C)`` or ``(1, ..., C)``
+    position embedding laid out on a square grid to ``new_grid``."""
+    squeeze = pos.dim() == 2
+    if squeeze:
+        pos = pos[None]
+    prefix, grid = pos[:, :num_prefix], pos[:, num_prefix:]
+    side = int(round(grid.shape[1]**0.5))
+    if side * side != grid.shape[1]:
+        raise TeacherWeightsError(
+            f'position embedding with {grid.shape[1]} grid tokens is not '
+            f'square')
+    if (side, side) != tuple(new_grid):
+        grid = grid.reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
+        grid = torch.nn.functional.interpolate(
+            grid, size=tuple(new_grid), mode='bicubic', align_corners=False)
+        grid = grid.permute(0, 2, 3, 1).reshape(1, -1, pos.shape[-1]).to(
+            pos.dtype)
+    out = torch.cat([prefix, grid], dim=1)
+    return out[0] if squeeze else out

@@ -1,0 +1,96 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+from sak_mm.datasets import make_demo_nyud
+from sak_mm.engine import enable_safe_checkpoints
+
+init_default_scope('sak_mm')
+enable_safe_checkpoints()
+
+TINY_VIT = dict(
+    embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
+CROP = (48, 64)
+
+
+def tiny_stem(**kwargs):
+    cfg = dict(
+        type='mmpretrain.VisionTransformer',
+        arch=dict(TINY_VIT),
+        img_size=CROP,
+        patch_size=16,
+        final_norm=False,
+        out_type='raw')
+    cfg.update(kwargs)
+    return cfg
+
+
+def tiny_teachers():
+    """One tiny random-init teacher of each family."""
+    return dict(
+        dinov2=dict(
+            type='DINOv2Teacher',
+            arch=dict(
+                embed_dims=24, num_layers=4, num_heads=2,
+                feedforward_channels=48),
+            img_size=28),
+        clip=dict(
+            type='CLIPTeacher',
+            vision_cfg=dict(
+                width=32, layers=4, head_width=16, patch_size=16,
+                mlp_ratio=2.0),
+            img_size=CROP),
+        sam=dict(
+            type='SAMTeacher',
+            arch=dict(
+                embed_dim=32, depth=4, num_heads=2,
+                global_attn_indexes=(1, 3)),
+            img_size=64,
+            window_size=2))
+
+
+NYUD_HEADS = dict(
+    semseg=dict(
+        type='SimpleHead',
+        out_channels=40,
+        loss=dict(type='PixelCrossEntropyLoss')),
+    depth=dict(
+        type='SimpleHead', out_channels=1, loss=dict(type='MaskedL1Loss')),
+    normals=dict(
+        type='SimpleHead',
+        out_channels=3,
+        loss=dict(type='MaskedL1Loss', normalize=True, loss_weight=10.0)),
+    edge=dict(
+        type='SimpleHead',
+        out_channels=1,
+        loss=dict(type='BalancedBCELoss', loss_weight=50.0)),
+)
+
+
+def tiny_sak_cfg(**overrides):
+    cfg = dict(
+        type='SAKDistiller',
+        backbone=dict(type='TSAPBackbone', stem=tiny_stem()),
+        teachers=tiny_teachers(),
+        neck=dict(type='MoRNeck'),
+        heads=copy.deepcopy(NYUD_HEADS),
+        data_preprocessor=dict(
+            type='MultiTaskDataPreprocessor', pad_size=CROP))
+    cfg.update(overrides)
+    return cfg
+
+
+@pytest.fixture(scope='session')
+def demo_root(tmp_path_factory):
+    """A small demo NYUD-v2 dataset written once per test session."""
+    root = tmp_path_factory.mktemp('nyud_demo')
+    return str(make_demo_nyud(str(root), num_train=8, num_val=4,
+                              size=(60, 80), seed=1))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

@@ -1,0 +1,79 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from sak_mm.datasets.transforms import (PhotoMetricDistortion, RandomCrop,
+                                        RandomHorizontalFlip, RandomRescale)
+
+
+def sample(h=8, w=10):
+    rng = np.random.default_rng(0)
+    normals = rng.normal(size=(h, w, 3)).astype(np.float32)
+    return dict(
+        img=rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+        img_shape=(h, w),
+        gt_fields=dict(
+            semseg=rng.integers(0, 3, (h, w, 1)).astype(np.float32),
+            depth=rng.uniform(1, 5, (h, w, 1)).astype(np.float32),
+            normals=normals,
+            edge=rng.integers(0, 2, (h, w, 1)).astype(np.float32)))
+
+
+def test_flip_mirrors_every_field_and_negates_normal_x():
+    s = sample()
+    orig = {k: v.copy() for k, v in s['gt_fields'].items()}
+    out = RandomHorizontalFlip(prob=1.0)(s)
+    assert out['flip'] is True
+    np.testing.assert_array_equal(out['gt_fields']['semseg'],
+                                  orig['semseg'][:, ::-1])
+    n = out['gt_fields']['normals']
+    np.testing.assert_array_equal(n[..., 0], -orig['normals'][:, ::-1, 0])
+    np.testing.assert_array_equal(n[..., 1:], orig['normals'][:, ::-1, 1:])
+    assert RandomHorizontalFlip(prob=0.0)(sample())['flip'] is False
+
+
+def test_rescale_divides_depth_and_keeps_labels_nearest():
+    s = sample(8, 10)
+    depth = s['gt_fields']['depth'].copy()
+    with mock.patch('numpy.random.uniform', return_value=2.0):
+        out = RandomRescale((0.5, 2.0))(s)
+    assert out['img'].shape == (16, 20, 3) and out['img_shape'] == (16, 20)
+    # nearest: each source pixel becomes a 2x2 block, value / 2
+    np.testing.assert_allclose(out['gt_fields']['depth'][::2, ::2],
+                               depth / 2.0)
+    assert set(np.unique(out['gt_fields']['semseg'])) <= {0, 1, 2}
+    assert out['gt_fields']['semseg'].shape == (16, 20, 1)
+    assert out['gt_fields']['normals'].shape == (16, 20, 3)
+    with pytest.raises(ValueError):
+        RandomRescale((2.0, 1.0))
+
+
+def test_crop_retries_until_no_class_dominates():
+    s = sample(20, 20)
+    seg = np.zeros((20, 20, 1), np.float32)
+    seg[:, 15:] = 1  # only windows reaching x >= 15 see two classes
+    s['gt_fields']['semseg'] = seg
+    np.random.seed(0)
+    out = RandomCrop((10, 10), cat_max_ratio=0.75)(s)
+    values, counts = np.unique(out['gt_fields']['semseg'], return_counts=True)
+    assert len(values) == 2 and counts.max() / counts.sum() < 0.75
+    assert out['img'].shape == (10, 10, 3)
+    for field in out['gt_fields'].values():
+        assert field.shape[:2] == (10, 10)
+    # a smaller image is kept whole (padding happens in the preprocessor)
+    small = RandomCrop((30, 30))(sample(8, 10))
+    assert small['img'].shape == (8, 10, 3)
+
+
+def test_photometric_distortion_changes_only_the_image():
+    s = sample()
+    img = s['img'].copy()
+    depth = s['gt_fields']['depth'].copy()
+    np.random.seed(1)
+    outs = [PhotoMetricDistortion()(dict(s, img=img.copy()))['img']
+            for _ in range(5)]
+    assert any(not np.array_equal(o, img) for o in outs)
+    assert all(o.dtype == np.uint8 and o.shape == img.shape for o in outs)
+    np.testing.assert_array_equal(s['gt_fields']['depth'], depth)

@@ -1,0 +1,85 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+import math
+
+import pytest
+import torch
+
+from sak_mm.registry import METRICS
+from sak_mm.evaluation import mtl_gain
+
+
+def run(metric, pairs):
+    metric.process({}, [dict(pred={metric.task: p}, gt={metric.task: g})
+                        for p, g in pairs])
+    return metric.evaluate(len(pairs))
+
+
+def test_miou_accumulates_over_the_dataset():
+    m = METRICS.build(dict(type='SemSegMetric', num_classes=3))
+    gt1 = torch.tensor([[[0, 0, 1, 255]]])
+    pr1 = torch.tensor([[[0, 1, 1, 2]]])
+    gt2 = torch.tensor([[[2, 2, 0, 1]]])
+    pr2 = torch.tensor([[[2, 0, 0, 1]]])
+    # class 0: tp 2 (1 + 1), fp 1, fn 1 -> 2/4; class 1: tp 2, fp 1, fn 0
+    # -> 2/3; class 2: tp 1, fp 0, fn 1 -> 1/2 (pixel 255 ignored)
+    res = run(m, [(pr1, gt1), (pr2, gt2)])
+    assert res['semseg/mIoU'] == pytest.approx(100 * (0.5 + 2 / 3 + 0.5) / 3)
+
+
+def test_miou_leaves_out_classes_never_seen():
+    m = METRICS.build(dict(type='SemSegMetric', num_classes=40))
+    res = run(m, [(torch.tensor([[[0, 1]]]), torch.tensor([[[0, 1]]]))])
+    assert res['semseg/mIoU'] == pytest.approx(100.0)
+
+
+def test_depth_rmse_is_dataset_level_and_masks_invalid():
+    m = METRICS.build(dict(type='DepthMetric'))
+    pairs = [(torch.tensor([[[1.0, 2.0, 7.0]]]),
+              torch.tensor([[[2.0, 0.0, 90.0]]])),  # only pixel 0 valid
+             (torch.tensor([[[-1.0, 3.0]]]), torch.tensor([[[1.0, 1.0]]]))]
+    res = run(m, pairs)
+    # squared errors 1, (0 - 1)^2 = 1 (clamped at 0), 4 over 3 pixels
+    assert res['depth/RMSE'] == pytest.approx(math.sqrt(6 / 3))
+
+
+def test_normals_mean_angular_error_in_degrees():
+    m = METRICS.build(dict(type='NormalsMetric'))
+    # (C, H, W) = (3, 1, 3): predictions (1,0,0), (1,1,0), (0,0,9) against
+    # (0,1,0) -> 90 degrees, (1,0,0) -> 45 degrees, (0,0,0) -> no label
+    pred = torch.tensor([[[1.0, 1.0, 0.0]], [[0.0, 1.0, 0.0]],
+                         [[0.0, 0.0, 9.0]]])
+    gt = torch.tensor([[[0.0, 1.0, 0.0]], [[1.0, 0.0, 0.0]],
+                       [[0.0, 0.0, 0.0]]])
+    res = run(m, [(pred, gt)])
+    assert res['normals/mErr'] == pytest.approx((90 + 45) / 2, rel=1e-5)
+
+
+def test_mtl_gain_signs_and_partial_reference():
+    ref = {'semseg/mIoU': 50.0, 'depth/RMSE': 0.5, 'edge/odsF': 80.0}
+    res = {'semseg/mIoU': 55.0, 'depth/RMSE': 0.45}
+    # +10 % and +10 % (lower is better) over the two available metrics
+    assert mtl_gain(res, ref, ['depth/RMSE']) == pytest.approx(10.0)
+    with pytest.raises(KeyError):
+        mtl_gain({'x': 1.0}, ref, [])
+
+
+def test_multitask_metric_reports_each_task_and_delta_m():
+    m = METRICS.build(dict(
+        type='MultiTaskMetric',
+        task_metrics=dict(semseg=dict(type='SemSegMetric', num_classes=2),
+                          depth=dict(type='DepthMetric')),
+        reference={'semseg/mIoU': 50.0, 'depth/RMSE': 1.0}))
+    m.process({}, [
+        dict(pred=dict(semseg=torch.tensor([[[0, 1]]]),
+                       depth=torch.tensor([[[1.5]]])),
+             gt=dict(semseg=torch.tensor([[[0, 1]]]),
+                     depth=torch.tensor([[[1.0]]]))),
+        dict(pred=dict(semseg=torch.tensor([[[1, 1]]])),
+             gt=dict(semseg=torch.tensor([[[0, 1]]]))),  # no depth label
+    ])
+    res = m.evaluate(2)
+    # class 0: tp 1, fn 1 -> 1/2; class 1: tp 2, fp 1 -> 2/3
+    assert res['semseg/mIoU'] == pytest.approx(100 * (1 / 2 + 2 / 3) / 2)
+    assert res['depth/RMSE'] == pytest.approx(0.5)
+    expected = 100 * ((res['semseg/mIoU'] - 50) / 50 + 0.5) / 2
+    assert res['mtl/delta_m'] == pytest.approx(expected)

@@ -1,0 +1,130 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+from mmengine.structures import PixelData
+
+from sak_mm.registry import MODELS
+from sak_mm.structures import MultiTaskDataSample
+from tests.conftest import CROP, NYUD_HEADS, tiny_sak_cfg
+
+
+def make_batch(b=2, with_gt=True):
+    samples = []
+    for _ in range(b):
+        s = MultiTaskDataSample(metainfo=dict(img_shape=CROP,
+                                              ori_shape=CROP))
+        if with_gt:
+            s.gt = PixelData(
+                semseg=torch.randint(0, 40, (1, *CROP)),
+                depth=torch.rand(1, *CROP) + 0.5,
+                normals=torch.nn.functional.normalize(
+                    torch.randn(3, *CROP), dim=0),
+                edge=(torch.rand(1, *CROP) > 0.9).float())
+        samples.append(s)
+    inputs = torch.randint(0, 255, (b, 3, *CROP), dtype=torch.uint8)
+    return dict(inputs=list(inputs), data_samples=samples)
+
+
+def test_stage2_losses_are_named_and_backpropagate():
+    model = MODELS.build(tiny_sak_cfg())
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    distill = [k for k in losses if k.startswith('distill.')]
+    assert len(distill) == 3 * 4 * 2
+    assert 'distill.sam.l4.loss_cos' in losses
+    assert {k for k in losses if k.startswith('decode.')} == {
+        'decode.semseg.loss_ce', 'decode.depth.loss_l1',
+        'decode.normals.loss_l1', 'decode.edge.loss_bce'
+    }
+    total = sum(losses.values())
+    total.backward()
+    assert model.backbone.adapters['sam'][0].down.weight.grad is not None
+    router = model.neck.routers['depth_3'].mlp[0].weight
+    assert router.grad is not None and router.grad.abs().sum() > 0
+    for teacher in model.teacher_models.values():
+        assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_teachers_are_not_in_checkpoints_or_optimizer_but_follow_dtype():
+    model = MODELS.build(tiny_sak_cfg())
+    keys = list(model.state_dict())
+    assert not any('teacher' in k for k in keys)
+    names = [n for n, _ in model.named_parameters()]
+    assert not any('teacher' in n or n.startswith('model.') for n in names)
+    model.double()
+    t = model.teacher_models['sam']
+    assert next(t.parameters()).dtype == torch.float64
+    # the student checkpoint round-trips without teacher keys
+    fresh = MODELS.build(tiny_sak_cfg()).double()
+    fresh.load_state_dict(model.state_dict(), strict=True)
+
+
+def test_stage1_is_distillation_only():
+    model = MODELS.build(tiny_sak_cfg(neck=None, heads=None))
+    assert model.tasks == [] and len(model.heads) == 0
+    data = model.data_preprocessor(make_batch(with_gt=False), training=True)
+    losses = model(**data, mode='loss')
+    assert all(k.startswith('distill.') for k in losses)
+    with pytest.raises(RuntimeError, match='nothing to predict'):
+        model(**data, mode='predict')
+
+
+def test_multitask_baseline_has_no_teachers_adapters_or_routers():
+    model = MODELS.build(tiny_sak_cfg(teachers={}, neck=None))
+    assert model.teacher_models == {}
+    assert len(list(model.backbone.adapters.parameters())) == 0
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert sorted(losses) == sorted(f'decode.{t}.{n}' for t, n in [
+        ('semseg', 'loss_ce'), ('depth', 'loss_l1'), ('normals', 'loss_l1'),
+        ('edge', 'loss_bce')
+    ])
+
+
+def test_wiring_is_validated_at_build_time():
+    cfg = tiny_sak_cfg(aligners=False)
+    with pytest.raises(ValueError, match='widths'):
+        MODELS.build(cfg)  # the tiny DINOv2 is 24 wide, the student 32
+    cfg = tiny_sak_cfg()
+    cfg['backbone']['teachers'] = ['sam', 'clip', 'dinov2']
+    with pytest.raises(ValueError, match='same order'):
+        MODELS.build(cfg)
+    with pytest.raises(ValueError, match='needs heads'):
+        MODELS.build(tiny_sak_cfg(heads=None))
+    with pytest.raises(ValueError, match='teachers .*heads'):
+        MODELS.build(tiny_sak_cfg(teachers={}, neck=None, heads=None))
+    bad_heads = copy.deepcopy(NYUD_HEADS)
+    bad_heads['segm'] = bad_heads.pop('semseg')
+    with pytest.raises(KeyError, match='unknown dense field'):
+        MODELS.build(tiny_sak_cfg(heads=bad_heads))
+
+
+def test_predict_crops_padding_and_exposes_gates():
+    model = MODELS.build(tiny_sak_cfg()).eval()
+    # two images smaller than the pad size, centred in a 48x64 canvas
+    batch = make_batch()
+    batch['inputs'] = [img[:, :40, :50] for img in batch['inputs']]
+    for s in batch['data_samples']:
+        s.set_metainfo(dict(img_shape=(40, 50), ori_shape=(40, 50)))
+        del s.gt
+    data = model.data_preprocessor(batch, training=False)
+    assert data['inputs'].shape[-2:] == (48, 64)
+    assert data['data_samples'][0].pad_offset == (4, 7)
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+        logits = model(data['inputs'], mode='tensor')
+    pred = out[0].pred
+    assert pred.semseg.shape == (1, 40, 50) and pred.semseg.dtype == torch.long
+    assert pred.depth.min() >= 0
+    torch.testing.assert_close(pred.normals.norm(dim=0),
+                               torch.ones(40, 50))
+    assert 0 <= pred.edge.min() and pred.edge.max() <= 1
+    # the crop is the centre of the full-canvas prediction
+    full = torch.nn.functional.interpolate(
+        logits['depth'], (48, 64), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(pred.depth, full[0, :, 4:44, 7:57].clamp(min=0))
+    gates = out[1].gate_scores
+    assert set(gates) == set(NYUD_HEADS) and gates['edge'].shape == (4, 4)
+    torch.testing.assert_close(gates['edge'].sum(-1), torch.ones(4))

@@ -1,0 +1,142 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Teacher wrappers on tiny random-init models of each family, with weights
+written to temp files in each family's release format and loaded back
+through the real loading path."""
+import pytest
+import torch
+
+from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
+from sak_mm.models.teachers import TeacherWeightsError
+from sak_mm.models.teachers.clip import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from sak_mm.models.teachers.sam import resize_longest_and_pad
+from sak_mm.models.teachers.weights import resize_grid_embedding
+from sak_mm.registry import MODELS
+from tests.conftest import CROP, tiny_teachers
+
+
+def imagenet_normalised(b=2):
+    raw = torch.rand(b, 3, *CROP) * 255
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return raw, (raw - mean) / std
+
+
+def assert_frozen(teacher):
+    assert not teacher.training
+    teacher.train()
+    assert not teacher.training and not teacher.model.training
+    assert all(not p.requires_grad for p in teacher.parameters())
+
+
+def test_dinov2_teacher_loads_mmpretrain_checkpoint(tmp_path):
+    cfg = tiny_teachers()['dinov2']
+    src = MODELS.build(cfg)
+    state = {'backbone.' + k: v for k, v in src.model.state_dict().items()}
+    state['backbone.ln1.weight'] = torch.ones(24)  # final norm: not used
+    state['head.fc.weight'] = torch.ones(3, 24)  # classifier: not used
+    path = tmp_path / 'dinov2.pth'
+    torch.save({'meta': {}, 'state_dict': state}, path)
+    teacher = MODELS.build(dict(cfg, checkpoint=str(path)))
+    assert_frozen(teacher)
+    _, x = imagenet_normalised()
+    feats = teacher(x)
+    ref = src(x)
+    assert [f.shape for f in feats] == [(2, 24, 3, 4)] * 4  # 48x64 // 14
+    for a, b in zip(feats, ref):
+        torch.testing.assert_close(a, b)
+    assert teacher.out_indices == [0, 1, 2, 3]
+    assert not feats[0].requires_grad
+
+
+def test_clip_teacher_renormalises_and_resizes_pos_embed(tmp_path):
+    cfg = tiny_teachers()['clip']
+    # a "released" checkpoint made for 32x32 inputs (2x2 grid), full CLIP
+    # state dict: the visual tower under visual.*, plus text weights
+    small = MODELS.build(dict(cfg, img_size=(32, 32)))
+    state = {'visual.' + k: v for k, v in small.model.state_dict().items()}
+    state['token_embedding.weight'] = torch.zeros(10, 4)
+    path = tmp_path / 'clip.bin'
+    torch.save(state, path)
+    teacher = MODELS.build(dict(cfg, pretrained=str(path)))
+    assert_frozen(teacher)
+    torch.testing.assert_close(
+        teacher.model.positional_embedding,
+        resize_grid_embedding(small.model.positional_embedding, 1, (3, 4)))
+    assert teacher.embed_dims == 32
+
+    raw, x = imagenet_normalised()
+    clip_in = (raw - torch.tensor(OPENAI_CLIP_MEAN).view(1, 3, 1, 1)) / \
+        torch.tensor(OPENAI_CLIP_STD).view(1, 3, 1, 1)
+    expected = teacher.model.forward_intermediates(
+        clip_in, indices=[0, 1, 2, 3], intermediates_only=True,
+        output_fmt='NCHW')['image_intermediates']
+    for a, b in zip(teacher(x), expected):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    # the reference behaviour feeds the ImageNet-normalised image as is
+    plain = MODELS.build(dict(cfg, pretrained=str(path), renormalize=False))
+    assert not torch.allclose(plain(x)[0], expected[0])
+
+
+def test_sam_teacher_matches_segment_anything_blocks(tmp_path):
+    cfg = tiny_teachers()['sam']
+    from functools import partial
+
+    from segment_anything.modeling import ImageEncoderViT
+    reference = ImageEncoderViT(
+        img_size=64, patch_size=16, embed_dim=32, depth=4, num_heads=2,
+        mlp_ratio=4, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        qkv_bias=True, use_rel_pos=True, window_size=2,
+        global_attn_indexes=(1, 3), out_chans=256).eval()
+    state = {'image_encoder.' + k: v for k, v in reference.state_dict().items()}
+    state['prompt_encoder.pe_layer.positional_encoding_gaussian_matrix'] = \
+        torch.zeros(2, 2)
+    state['mask_decoder.iou_token.weight'] = torch.zeros(1, 2)
+    path = tmp_path / 'sam_vit_tiny.pth'
+    torch.save(state, path)
+
+    teacher = MODELS.build(dict(cfg, checkpoint=str(path)))
+    assert_frozen(teacher)
+    _, x = imagenet_normalised()
+    blocks = []
+    handles = [
+        b.register_forward_hook(lambda m, i, o: blocks.append(o))
+        for b in reference.blocks
+    ]
+    canvas, (nh, nw) = resize_longest_and_pad(x, 64)
+    assert canvas.shape[-2:] == (64, 64) and (nh, nw) == (48, 64)
+    assert canvas[..., 48:, :].abs().sum() == 0  # zero padding at the bottom
+    reference(canvas)
+    [h.remove() for h in handles]
+    feats = teacher(x)
+    for level, f in enumerate(feats):
+        full = blocks[level].permute(0, 3, 1, 2)
+        assert f.shape == (2, 32, 3, 4)  # only the image's 3 x 4 patches
+        torch.testing.assert_close(f, full[..., :3, :4])
+    stretched = MODELS.build(dict(cfg, checkpoint=str(path),
+                                  align_valid_region=False))
+    assert stretched(x)[0].shape == (2, 32, 4, 4)
+
+
+def test_teacher_weight_errors_name_the_file_and_keys(tmp_path):
+    cfg = tiny_teachers()['dinov2']
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+        MODELS.build(dict(cfg, checkpoint=str(tmp_path / 'nowhere.pth')))
+    wider = MODELS.build(dict(cfg, arch=dict(
+        embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=48)))
+    path = tmp_path / 'wrong.pth'
+    torch.save(wider.model.state_dict(), path)
+    with pytest.raises(TeacherWeightsError) as err:
+        MODELS.build(dict(cfg, checkpoint=str(path)))
+    msg = str(err.value)
+    assert 'wrong.pth' in msg and 'shape mismatches' in msg
+    assert 'cls_token' in msg
+    sam_path = tmp_path / 'not_sam.pth'
+    torch.save({'foo.bar': torch.zeros(1)}, sam_path)
+    with pytest.raises(TeacherWeightsError, match='missing keys'):
+        MODELS.build(dict(tiny_teachers()['sam'], checkpoint=str(sam_path)))
+
+
+def test_clip_teacher_rejects_other_input_size():
+    teacher = MODELS.build(tiny_teachers()['clip'])
+    with pytest.raises(ValueError, match='img_size'):
+        teacher(torch.randn(1, 3, 64, 64))
