@@ -48,12 +48,14 @@ def main():
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
-    # Testing needs only the student: teachers are not built or loaded.
-    cfg.model.teachers = {}
+    # Testing needs only the student: teachers are not built or loaded, and
+    # the checkpoint must fit the student exactly (strict loading).
+    cfg.model.build_teachers = False
+    cfg.load_from = None
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     runner = Runner.from_cfg(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump

@@ -128,3 +128,18 @@ def test_predict_crops_padding_and_exposes_gates():
     gates = out[1].gate_scores
     assert set(gates) == set(NYUD_HEADS) and gates['edge'].shape == (4, 4)
     torch.testing.assert_close(gates['edge'].sum(-1), torch.ones(4))
+
+
+def test_student_only_build_keeps_adapter_paths_for_testing():
+    trained = MODELS.build(tiny_sak_cfg())
+    assert trained.backbone.aligners is not None  # DINOv2 is 24 wide
+    student = MODELS.build(tiny_sak_cfg(build_teachers=False))
+    assert student.teacher_models == {} and student.distill_loss is None
+    assert student.backbone.teachers == ['dinov2', 'clip', 'sam']
+    assert student.backbone.aligners is None
+    # loads the trained model strictly; the distillation-only aligners drop
+    student.load_state_dict(trained.state_dict(), strict=True)
+    trained.eval(), student.eval()
+    x = torch.randn(1, 3, *CROP)
+    with torch.no_grad():
+        torch.testing.assert_close(student(x)['normals'], trained(x)['normals'])

@@ -140,3 +140,34 @@ def test_clip_teacher_rejects_other_input_size():
     teacher = MODELS.build(tiny_teachers()['clip'])
     with pytest.raises(ValueError, match='img_size'):
         teacher(torch.randn(1, 3, 64, 64))
+
+
+def test_clip_options_quick_gelu_and_unknown_tag():
+    cfg = tiny_teachers()['clip']
+    quick = MODELS.build(dict(cfg, quick_gelu=True))
+    names = {type(m).__name__ for m in quick.model.modules()}
+    assert 'QuickGELU' in names
+    assert 'QuickGELU' not in {
+        type(m).__name__ for m in MODELS.build(cfg).model.modules()}
+    with pytest.raises(FileNotFoundError, match='neither a file nor'):
+        MODELS.build(dict(cfg, model_name='ViT-B-16', vision_cfg=None,
+                          pretrained='no-such-tag'))
+
+
+def test_torchscript_archives_are_read_as_state_dicts(tmp_path):
+    from sak_mm.models.teachers.weights import read_state_dict
+
+    class Holder(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.visual = torch.nn.Linear(2, 3)
+
+        def forward(self, x):
+            return self.visual(x)
+
+    holder = Holder()
+    path = tmp_path / 'ViT-tiny.pt'
+    torch.jit.save(torch.jit.script(holder), str(path))
+    state = read_state_dict(str(path))
+    torch.testing.assert_close(state['visual.weight'], holder.visual.weight)

@@ -57,7 +57,7 @@ def untrained_metrics(root, work_dir):
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict(overrides(root))
     cfg.work_dir = work_dir
-    cfg.model.teachers = {}
+    cfg.model.build_teachers = False
     return Runner.from_cfg(cfg).test()
 
 

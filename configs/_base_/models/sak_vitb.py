@@ -8,6 +8,7 @@ model = dict(
             checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
         clip=dict(
             model_name='ViT-B-16',
+            quick_gelu=True,  # OpenAI weights
             pretrained='checkpoints/teachers/clip_vitb16_openai.pt'),
         sam=dict(
             arch='vit_b',

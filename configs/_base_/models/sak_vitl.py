@@ -26,6 +26,7 @@ model = dict(
         clip=dict(
             type='CLIPTeacher',
             model_name='ViT-L-14-336',
+            quick_gelu=True,  # OpenAI weights
             pretrained='checkpoints/teachers/clip_vitl14_336_openai.pt'),
         sam=dict(
             type='SAMTeacher',

@@ -45,6 +45,11 @@ class SAKDistiller(BaseModel):
         aligners (str | bool): ``'auto'`` builds aligners only for teachers
             whose width differs from the student's; True for all; False for
             none (widths must then match).
+        build_teachers (bool): False builds the student alone: the teacher
+            configs then only name the adapter paths / experts, no teacher
+            network is built or loaded, no aligner is made and there is no
+            distillation loss. For testing and inference (``tools/test.py``
+            sets it).
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
@@ -56,6 +61,7 @@ class SAKDistiller(BaseModel):
                  heads: Optional[Dict[str, dict]] = None,
                  distill_loss: Optional[dict] = None,
                  aligners: Union[str, bool] = 'auto',
+                 build_teachers: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -63,11 +69,11 @@ class SAKDistiller(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         teachers = teachers or {}
+        teacher_names = list(teachers)
         self.teacher_models = {
             name: MODELS.build(cfg)
             for name, cfg in teachers.items()
-        }
-        teacher_names = list(self.teacher_models)
+        } if build_teachers else {}
 
         backbone = copy.deepcopy(backbone)
         if backbone.setdefault('teachers', teacher_names) != teacher_names:
@@ -78,10 +84,10 @@ class SAKDistiller(BaseModel):
         backbone['aligner_dims'] = self._aligner_dims(aligners, stem_dims)
         self.backbone = MODELS.build(backbone)
 
-        if teacher_names and distill_loss is None:
+        if self.teacher_models and distill_loss is None:
             distill_loss = dict(type='DistillLoss')
         self.distill_loss = MODELS.build(distill_loss) \
-            if teacher_names else None
+            if self.teacher_models else None
 
         self.tasks = list(heads or {})
         self.neck = None

@@ -29,6 +29,9 @@ class CLIPTeacher(TeacherWrapper):
         pretrained (str, optional): A local checkpoint file (open_clip
             ``state_dict`` or OpenAI TorchScript archive), or an open_clip
             pretrained tag resolved from the local open_clip cache.
+        quick_gelu (bool): Use QuickGELU, as OpenAI's released CLIP weights
+            need (open_clip's configs default to GELU). With an open_clip
+            tag, the tag's own setting is used.
         out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
         mean, std: CLIP's normalisation (OpenAI's by default).
     """
@@ -38,6 +41,7 @@ class CLIPTeacher(TeacherWrapper):
                  vision_cfg: Optional[dict] = None,
                  img_size: Tuple[int, int] = (448, 576),
                  pretrained: Optional[str] = None,
+                 quick_gelu: bool = False,
                  out_indices: Optional[Sequence[int]] = None,
                  mean: Sequence[float] = OPENAI_CLIP_MEAN,
                  std: Sequence[float] = OPENAI_CLIP_STD,
@@ -57,28 +61,27 @@ class CLIPTeacher(TeacherWrapper):
         p = self.patch_size
         self.grid = (img_size[0] // p, img_size[1] // p)
         vision_cfg['image_size'] = (self.grid[0] * p, self.grid[1] * p)
-        self.model = _build_vision_tower(embed_dim, vision_cfg)
+        tag_cfg = None
+        if pretrained is not None and not osp.isfile(pretrained):
+            tag_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+            if not tag_cfg:
+                raise FileNotFoundError(
+                    f'CLIP weights {pretrained!r} are neither a file nor an '
+                    f'open_clip pretrained tag of {model_name!r}')
+            quick_gelu = tag_cfg.get('quick_gelu', quick_gelu)
+        self.model = _build_vision_tower(
+            embed_dim, vision_cfg, quick_gelu=quick_gelu)
         self.out_indices = default_levels(out_indices, vision_cfg['layers'])
         if pretrained is not None:
-            path = pretrained if osp.isfile(pretrained) else \
-                self._resolve_tag(model_name, pretrained)
+            if tag_cfg:  # read from the local open_clip cache when offline
+                from open_clip.pretrained import download_pretrained
+                pretrained = download_pretrained(tag_cfg)
             load_teacher_weights(
                 self.model,
-                path,
+                pretrained,
                 prefixes=('visual.', ),
                 convert=self._resize_pos_embed)
         self.freeze()
-
-    @staticmethod
-    def _resolve_tag(model_name: str, tag: str) -> str:
-        import open_clip
-        from open_clip.pretrained import download_pretrained
-        cfg = open_clip.get_pretrained_cfg(model_name, tag)
-        if not cfg:
-            raise FileNotFoundError(
-                f'{tag!r} is neither a file nor an open_clip pretrained tag of '
-                f'{model_name!r}')
-        return download_pretrained(cfg)  # reads the local cache when offline
 
     def _resize_pos_embed(self, state: dict) -> dict:
         if 'positional_embedding' in state:

@@ -1,0 +1,62 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""The shipped configs parse and say what the paper says."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) +
+    glob.glob(osp.join(ROOT, 'configs', '_base_', '*', '*.py')))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_config_parses(path):
+    Config.fromfile(path)
+
+
+@pytest.mark.parametrize('name', [
+    'sak/sak_vitl_nyud.py', 'sak/sak_vitb_nyud.py',
+    'sak/sak_vitl-dinov2l-clipl-saml_2xb2-40k_nyud-448x576.py'
+])
+def test_stage2_nyud_configs_follow_the_paper(name):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    assert cfg.default_scope == 'sak_mm'
+    opt = cfg.optim_wrapper
+    assert opt.optimizer.type == 'AdamW' and opt.optimizer.lr == 2e-5
+    assert opt.optimizer.weight_decay == 1e-6
+    assert opt.clip_grad.max_norm == 10
+    assert cfg.param_scheduler[0].type == 'PolyLR'
+    assert cfg.param_scheduler[0].power == 0.9
+    assert cfg.train_cfg.max_iters == 40000
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.load_from and 'stage1' in cfg.load_from
+    model = cfg.model
+    assert list(model.teachers) == ['dinov2', 'clip', 'sam']
+    assert model.backbone.stem.img_size == (448, 576)
+    assert model.backbone.stem.final_norm is False
+    assert model.teachers.clip.img_size == (448, 576)
+    assert model.neck.noisy_gating and model.neck.mode == 'mor'
+    assert model.distill_loss.cos_weight == 0.9
+    assert model.distill_loss.smooth_l1_weight == 0.1
+    assert model.distill_loss.loss_weight == 1.0
+    weights = {t: h.loss.loss_weight for t, h in model.heads.items()}
+    assert weights == dict(semseg=1.0, depth=1.0, normals=10.0, edge=50.0)
+    outs = {t: h.out_channels for t, h in model.heads.items()}
+    assert outs == dict(semseg=40, depth=1, normals=3, edge=1)
+    assert model.heads.edge.loss.pos_weight == 0.95
+    crop = [t for t in cfg.train_pipeline if t.type == 'RandomCrop'][0]
+    assert crop.crop_size == (448, 576) and crop.cat_max_ratio == 0.75
+    scale = [t for t in cfg.train_pipeline if t.type == 'RandomRescale'][0]
+    assert scale.scale_range == (0.5, 2.0)
+    ckpt = cfg.default_hooks.checkpoint
+    assert ckpt.backend_args.backend == 'atomic_local'
+
+
+def test_multitask_baseline_is_a_plain_vit_with_heads():
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs', 'baselines', 'mtl_vitl_2xb2-40k_nyud-448x576.py'))
+    assert cfg.model.teachers == {} and cfg.model.neck is None
+    assert set(cfg.model.heads) == {'semseg', 'depth', 'normals', 'edge'}
