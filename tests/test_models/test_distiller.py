@@ -143,3 +143,17 @@ def test_student_only_build_keeps_adapter_paths_for_testing():
     x = torch.randn(1, 3, *CROP)
     with torch.no_grad():
         torch.testing.assert_close(student(x)['normals'], trained(x)['normals'])
+
+
+def test_runner_weight_init_leaves_loaded_teachers_alone():
+    model = MODELS.build(tiny_sak_cfg())
+    before = {n: t.model.state_dict()['pos_embed'].clone()
+              for n, t in model.teacher_models.items() if n != 'clip'}
+    adapter = model.backbone.adapters['sam'][0].up.weight.clone()
+    model.init_weights()  # what the Runner calls before training
+    for name, pos in before.items():
+        torch.testing.assert_close(
+            model.teacher_models[name].model.state_dict()['pos_embed'], pos)
+    # the stem is (re)initialised, the adapters keep their own init
+    torch.testing.assert_close(model.backbone.adapters['sam'][0].up.weight,
+                               adapter)
