@@ -94,3 +94,4 @@ def test_demo_train_test_resume(rooms, tmp_path):
     logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
     with open(logs[-1]) as f:
         assert f'resumed epoch: 0, iter: {ITERS // 2}' in f.read()
+

@@ -60,7 +60,9 @@ class SimpleHead(BaseTaskHead):
         size = (h * self.upsample_ratio, w * self.upsample_ratio)
         outs = []
         for lin, f in zip(self.linears, feats):
-            f = lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            # contiguous NCHW: a channels-last view here would make the fuse
+            # conv's weight gradient channels-last (DDP stride mismatch)
+            f = lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
             outs.append(F.interpolate(f, size=size, mode='bilinear',
                                       align_corners=False))
         return self.cls(self.fuse(torch.cat(outs, dim=1)))
