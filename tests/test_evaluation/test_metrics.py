@@ -83,3 +83,9 @@ def test_multitask_metric_reports_each_task_and_delta_m():
     assert res['depth/RMSE'] == pytest.approx(0.5)
     expected = 100 * ((res['semseg/mIoU'] - 50) / 50 + 0.5) / 2
     assert res['mtl/delta_m'] == pytest.approx(expected)
+
+
+def test_miou_rejects_labels_beyond_num_classes():
+    m = METRICS.build(dict(type='SemSegMetric', num_classes=3))
+    with pytest.raises(ValueError, match='num_classes=3'):
+        run(m, [(torch.tensor([[[0, 1]]]), torch.tensor([[[0, 7]]]))])

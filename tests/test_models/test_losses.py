@@ -92,3 +92,16 @@ def test_distill_loss_upsamples_the_smaller_map():
     torch.testing.assert_close(DistillLoss()(t, s), DistillLoss()(t, t_up))
     with pytest.raises(ValueError, match='aligners'):
         DistillLoss()(torch.randn(1, 4, 3, 4), torch.randn(1, 5, 3, 4))
+
+
+def test_task_losses_accept_bf16_predictions():
+    """Under autocast the heads emit bf16; losses are computed in fp32."""
+    pred = torch.randn(1, 2, 2, 2).bfloat16()
+    gt = torch.tensor([[[[1, 0], [0, 255]]]])
+    valid = get_field('semseg').valid_mask(gt)
+    for loss in (PixelCrossEntropyLoss(), PixelCrossEntropyLoss(
+            class_balanced=True)):
+        out = loss(pred, gt, valid)
+        assert out.dtype == torch.float32 and torch.isfinite(out)
+    edge = BalancedBCELoss()(pred[:, :1], gt.float().clamp(max=1), valid)
+    assert edge.dtype == torch.float32

@@ -64,7 +64,7 @@ class RandomCrop(BaseTransform):
     With ``cat_max_ratio < 1`` the window is redrawn up to ``max_tries``
     times until no single class of ``cat_field`` covers more than that
     fraction of its valid pixels and at least two classes are visible; the
-    last draw is kept otherwise.
+    last draw is kept otherwise (as the SAK reference does).
 
     Required Keys: img, gt_fields
     Modified Keys: img, gt_fields, img_shape
@@ -97,7 +97,7 @@ class RandomCrop(BaseTransform):
         box = self._draw(h, w)
         label = results['gt_fields'].get(self.cat_field)
         if self.cat_max_ratio < 1.0 and label is not None:
-            for _ in range(self.max_tries - 1):
+            for _ in range(self.max_tries):
                 if self._balanced(label, box):
                     break
                 box = self._draw(h, w)

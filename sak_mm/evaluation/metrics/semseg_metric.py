@@ -32,6 +32,10 @@ class SemSegMetric(BaseTaskMetric):
         pred, gt = pred.flatten().long(), gt.flatten().long()
         valid = gt != IGNORE_INDEX
         n = self.num_classes
+        if valid.any() and int(gt[valid].max()) >= n:
+            raise ValueError(
+                f'{self.task}: ground truth holds class {int(gt[valid].max())}'
+                f' but the metric has num_classes={n}')
         hist = torch.bincount(
             gt[valid] * n + pred[valid].clamp(0, n - 1),
             minlength=n * n).reshape(n, n).cpu().numpy()

@@ -36,7 +36,7 @@ class PixelCrossEntropyLoss(nn.Module):
         weight = None
         if self.class_balanced:
             pos = (label[valid[:, 0]] == 1).float().mean()
-            weight = torch.stack([pos, 1 - pos]).to(pred.dtype)
+            weight = torch.stack([pos, 1 - pos])
         loss = F.cross_entropy(
             pred.float(), label, weight=weight, ignore_index=IGNORE_INDEX,
             reduction='sum')
