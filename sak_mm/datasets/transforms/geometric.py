@@ -1,7 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Geometric multi-task transforms; every dense field follows the table in
 :mod:`sak_mm.structures.fields`."""
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
+from sak_mm.models.utils import evenly_spaced_levels
 
 
 class TeacherWrapper(nn.Module):
@@ -103,5 +104,5 @@ def check_grid(name: str, got: Sequence[int], built: Sequence[int]) -> None:
 
 
 def default_levels(indices: Optional[Sequence[int]], depth: int) -> List[int]:
-    from sak_mm.models.utils import evenly_spaced_levels
+    """The given block indices, or the 4 evenly spaced ones of ``depth``."""
     return list(indices) if indices is not None else evenly_spaced_levels(depth)
