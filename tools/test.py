@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from sak_mm.engine import enable_safe_checkpoints
+from sak_mm.utils import apply_runtime_switches
 
 
 def parse_args():
@@ -17,6 +18,10 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument(
         '--out', help='dump the metrics to this JSON/YAML/pickle file')
+    parser.add_argument(
+        '--show-dir',
+        help='draw image, ground truth and predictions of every test image '
+        'into this folder (relative to the work dir)')
     parser.add_argument(
         '--amp', action='store_true', help='run the model under autocast')
     parser.add_argument(
@@ -52,6 +57,10 @@ def main():
     # the checkpoint must fit the student exactly (strict loading).
     cfg.model.build_teachers = False
     cfg.load_from = None
+    if args.show_dir:
+        cfg.default_hooks.visualization = dict(
+            type='MultiTaskVisualizationHook', show_dir=args.show_dir)
+    apply_runtime_switches(cfg)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     runner = Runner.from_cfg(cfg)

@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from sak_mm.engine import enable_safe_checkpoints
+from sak_mm.utils import apply_runtime_switches
 
 
 def parse_args():
@@ -65,7 +66,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.load_from = args.resume
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    return apply_runtime_switches(cfg)
 
 
 def main():

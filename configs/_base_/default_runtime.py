@@ -18,11 +18,17 @@ default_hooks = dict(
         max_keep_ckpts=2,
         backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='MultiTaskVisualizationHook', draw=False),
 )
 
+# Switch on to also log scalars and images to TensorBoard (tools/train.py
+# adds the backend): --cfg-options tensorboard=True
+tensorboard = False
+
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# no fixed name: each Runner names its visualizer after its experiment, so
+# several runs in one process never share (and misdirect) one instance
+visualizer = dict(type='MultiTaskVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

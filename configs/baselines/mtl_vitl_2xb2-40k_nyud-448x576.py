@@ -20,3 +20,4 @@ model = dict(
     neck=None,
     heads={{_base_.nyud_heads}})
 sync_bn = 'torch'
+custom_hooks = []  # no MoR routers to record

@@ -136,10 +136,10 @@ def test_teacher_weight_errors_name_the_file_and_keys(tmp_path):
         MODELS.build(dict(tiny_teachers()['sam'], checkpoint=str(sam_path)))
 
 
-def test_clip_teacher_rejects_other_input_size():
+def test_clip_teacher_interpolates_pos_embed_for_other_sizes():
     teacher = MODELS.build(tiny_teachers()['clip'])
-    with pytest.raises(ValueError, match='img_size'):
-        teacher(torch.randn(1, 3, 64, 64))
+    feats = teacher(torch.randn(1, 3, 64, 80))
+    assert [f.shape for f in feats] == [(1, 32, 4, 5)] * 4
 
 
 def test_clip_options_quick_gelu_and_unknown_tag():

@@ -71,6 +71,9 @@ def test_demo_train_test_resume(rooms, tmp_path):
     state = torch.load(ckpt, weights_only=True)  # safe loading works
     assert not any('teacher' in k for k in state['state_dict'])
     assert state['meta']['iter'] == ITERS
+    # the SAK configs record the routers' gate scores at every validation
+    with open(osp.join(work, 'val_router_weights.json')) as f:
+        assert json.load(f)['num_images'] == 6
 
     out = str(tmp_path / 'metrics.json')
     run_tool('test.py', CONFIG, ckpt, '--work-dir', work, '--out', out,

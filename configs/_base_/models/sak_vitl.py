@@ -38,3 +38,7 @@ model = dict(
         type='DistillLoss', cos_weight=0.9, smooth_l1_weight=0.1,
         loss_weight=1.0),
     aligners='auto')
+
+# record the MoR gate scores of every val/test run (<mode>_router_weights.json
+# in the work dir; plot with tools/analysis/router_weights.py --json)
+custom_hooks = [dict(type='RouterWeightsHook')]

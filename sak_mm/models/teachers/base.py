@@ -94,15 +94,6 @@ def crop_to_patch_multiple(x: torch.Tensor, patch: int) -> torch.Tensor:
     return x[..., :h // patch * patch, :w // patch * patch]
 
 
-def check_grid(name: str, got: Sequence[int], built: Sequence[int]) -> None:
-    """Fail clearly when a teacher with a fixed position embedding gets an
-    input of another size."""
-    if tuple(got) != tuple(built):
-        raise ValueError(
-            f'{name} was built for a {tuple(built)} patch grid but received '
-            f'{tuple(got)}; set its img_size to the training crop size')
-
-
 def default_levels(indices: Optional[Sequence[int]], depth: int) -> List[int]:
     """The given block indices, or the 4 evenly spaced ones of ``depth``."""
     return list(indices) if indices is not None else evenly_spaced_levels(depth)

@@ -6,8 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 from sak_mm.registry import MODELS
-from .base import (TeacherWrapper, check_grid, crop_to_patch_multiple,
-                   default_levels)
+from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
 from .weights import load_teacher_weights, resize_grid_embedding
 
 OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
@@ -23,9 +22,11 @@ class CLIPTeacher(TeacherWrapper):
             ignored when ``vision_cfg`` is given.
         vision_cfg (dict, optional): An explicit open_clip ``CLIPVisionCfg``
             (``width``, ``layers``, ``patch_size``...), e.g. a tiny test model.
-        img_size (tuple): Input ``(H, W)`` the teacher sees (the student's
-            crop); cropped to a multiple of the patch size. The position
-            embedding is built for that grid and the checkpoint's is resized.
+        img_size (tuple): Input ``(H, W)`` the teacher is trained with (the
+            student's crop), cropped to a multiple of the patch size. The
+            position embedding is built for that grid and the checkpoint's
+            is resized to it at load time; other input sizes interpolate it
+            on the fly.
         pretrained (str, optional): A local checkpoint file (open_clip
             ``state_dict`` or OpenAI TorchScript archive), or an open_clip
             pretrained tag resolved from the local open_clip cache.
@@ -94,15 +95,24 @@ class CLIPTeacher(TeacherWrapper):
         return self.model.transformer.width
 
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        x = crop_to_patch_multiple(x, self.patch_size)
-        check_grid('CLIPTeacher', (x.shape[-2] // self.patch_size,
-                                   x.shape[-1] // self.patch_size), self.grid)
-        return x
+        return crop_to_patch_multiple(x, self.patch_size)
 
     def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
-        out = self.model.forward_intermediates(
-            x,
-            indices=list(self.out_indices),
-            intermediates_only=True,
-            output_fmt='NCHW')
-        return out['image_intermediates']
+        """open_clip's embedding + transformer, with the position embedding
+        interpolated when the input grid is not the one built for."""
+        v = self.model
+        b = x.shape[0]
+        grid = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
+        tokens = v.conv1(x).flatten(2).transpose(1, 2)
+        cls = v.class_embedding.to(tokens.dtype).expand(b, 1, -1)
+        tokens = torch.cat([cls, tokens], dim=1)
+        pos = v.positional_embedding
+        if grid != self.grid:
+            pos = resize_grid_embedding(pos, 1, grid, self.grid)
+        tokens = v.ln_pre(v.patch_dropout(tokens + pos.to(tokens.dtype)))
+        _, feats = v.transformer.forward_intermediates(
+            tokens, indices=list(self.out_indices), stop_early=True)
+        return [
+            f[:, 1:].reshape(b, *grid, -1).permute(0, 3, 1, 2).contiguous()
+            for f in feats
+        ]

@@ -89,21 +89,27 @@ def load_teacher_weights(
     module.load_state_dict(state, strict=True)
 
 
-def resize_grid_embedding(pos: torch.Tensor, num_prefix: int,
-                          new_grid: Sequence[int]) -> torch.Tensor:
+def resize_grid_embedding(pos: torch.Tensor,
+                          num_prefix: int,
+                          new_grid: Sequence[int],
+                          old_grid: Optional[Sequence[int]] = None
+                          ) -> torch.Tensor:
     """Bicubically resize a ``(N_prefix + h*w, C)`` or ``(1, ..., C)``
-    position embedding laid out on a square grid to ``new_grid``."""
+    position embedding laid out on an ``old_grid`` (square when None) to
+    ``new_grid``; prefix (class) tokens are kept as they are."""
     squeeze = pos.dim() == 2
     if squeeze:
         pos = pos[None]
     prefix, grid = pos[:, :num_prefix], pos[:, num_prefix:]
-    side = int(round(grid.shape[1]**0.5))
-    if side * side != grid.shape[1]:
-        raise TeacherWeightsError(
-            f'position embedding with {grid.shape[1]} grid tokens is not '
-            f'square')
-    if (side, side) != tuple(new_grid):
-        grid = grid.reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
+    if old_grid is None:
+        side = int(round(grid.shape[1]**0.5))
+        if side * side != grid.shape[1]:
+            raise TeacherWeightsError(
+                f'position embedding with {grid.shape[1]} grid tokens is not '
+                f'square')
+        old_grid = (side, side)
+    if tuple(old_grid) != tuple(new_grid):
+        grid = grid.reshape(1, *old_grid, -1).permute(0, 3, 1, 2).float()
         grid = torch.nn.functional.interpolate(
             grid, size=tuple(new_grid), mode='bicubic', align_corners=False)
         grid = grid.permute(0, 2, 3, 1).reshape(1, -1, pos.shape[-1]).to(

@@ -1,0 +1,104 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Figures of the analysis tools (matplotlib, drawn off-screen)."""
+from typing import List, Sequence
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_router_weights(summary: dict, out_file: str) -> None:
+    """Paper Fig. 4: per task, an experts x levels heat map of the mean gate
+    scores with the values printed in the cells."""
+    plt = _pyplot()
+    tasks = list(summary['tasks'])
+    experts, levels = summary['experts'], summary['levels']
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(0.4 + len(tasks) * (1.0 + 0.6 * len(levels)),
+                                1.0 + 0.5 * len(experts)),
+        squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        mean = np.asarray(summary['tasks'][task]['mean'])
+        ax.imshow(mean, vmin=0, vmax=1, cmap='Blues')
+        for e in range(len(experts)):
+            for k in range(len(levels)):
+                v = mean[e, k]
+                ax.text(k, e, f'{v:.2f}', ha='center', va='center',
+                        fontsize=8, color='white' if v > 0.6 else 'black')
+        ax.set_xticks(range(len(levels)))
+        ax.set_xticklabels([f'block {b}' for b in levels], fontsize=7)
+        ax.set_yticks(range(len(experts)))
+        ax.set_yticklabels([e.upper() if e == 'tas' else e for e in experts],
+                           fontsize=8)
+        ax.set_title(task, fontsize=9)
+    fig.suptitle(f'MoR gate scores (mean over {summary["num_images"]} '
+                 f'images)', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=150)
+    plt.close(fig)
+
+
+def plot_teacher_bias(study: dict, out_file: str) -> None:
+    """Paper Fig. 1 (left): relative improvement of each model over the
+    baseline per task, grouped bars, with mu, sigma and mu/sigma in the
+    legend."""
+    plt = _pyplot()
+    models: List[str] = list(study['models'])
+    tasks: Sequence[str] = study['tasks']
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(1.5 + 1.1 * len(tasks), 3.2))
+    for i, name in enumerate(models):
+        entry = study['models'][name]
+        gains = [entry['improvement'][t] for t in tasks]
+        ax.bar(np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width,
+               gains, width,
+               label=f'{name} (mu={entry["mu"]:.2f}, sigma='
+               f'{entry["sigma"]:.2f}, mu/sigma={entry["mu_over_sigma"]:.2f})')
+    ax.axhline(0, color='black', linewidth=0.8)
+    ax.set_xticks(range(len(tasks)))
+    ax.set_xticklabels(tasks, fontsize=8)
+    ax.set_ylabel('relative improvement (%)')
+    ax.set_title(f'improvement over {study["baseline"]}', fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=150)
+    plt.close(fig)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A plain-text table for the terminal."""
+    cells = [[str(c) for c in header]] + [[
+        f'{c:.4f}' if isinstance(c, float) else str(c) for c in row
+    ] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
+
+
+def router_table(summary: dict) -> str:
+    """Mean (std) gate score per task, level and expert."""
+    rows = []
+    for task, stats in summary['tasks'].items():
+        for k, level in enumerate(summary['levels']):
+            rows.append([task, f'block {level}'] + [
+                f'{stats["mean"][e][k]:.3f} ({stats["std"][e][k]:.3f})'
+                for e in range(len(summary['experts']))
+            ])
+    return format_table(['task', 'level'] + list(summary['experts']), rows)
+
+
+def teacher_bias_table(study: dict) -> str:
+    rows = []
+    for name, entry in study['models'].items():
+        rows.append([name] + [entry['improvement'][t] for t in study['tasks']]
+                    + [entry['mu'], entry['sigma'], entry['mu_over_sigma']])
+    return format_table(['model'] + list(study['tasks']) +
+                        ['mu', 'sigma', 'mu/sigma'], rows)
+
+

@@ -1,0 +1,146 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""tools/analysis/*, tools/misc/browse_dataset.py and test.py --show-dir."""
+import json
+import os
+import os.path as osp
+import runpy
+import sys
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from sak_mm.datasets import make_demo_nyud
+from sak_mm.evaluation import teacher_bias_study
+from sak_mm.registry import MODELS
+from sak_mm.utils import apply_runtime_switches
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
+
+
+def run_tool(path, *args):
+    with mock.patch.object(sys, 'argv', [path, *args]):
+        runpy.run_path(osp.join(ROOT, 'tools', path), run_name='__main__')
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    """Demo rooms and a student checkpoint of the demo config."""
+    tmp = tmp_path_factory.mktemp('tools')
+    root = str(make_demo_nyud(str(tmp / 'rooms'), num_train=4, num_val=3,
+                              seed=2))
+    model = MODELS.build(Config.fromfile(CONFIG).model)
+    ckpt = str(tmp / 'student.pth')
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
+    opts = [f'{s}_dataloader.dataset.data_root={root}'
+            for s in ('train', 'val', 'test')]
+    opts += ['val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']
+    return dict(root=root, ckpt=ckpt, opts=opts, tmp=tmp)
+
+
+def test_router_weights_tool_from_model_and_from_json(setup, capsys):
+    out = str(setup['tmp'] / 'router')
+    run_tool('analysis/router_weights.py', CONFIG, setup['ckpt'], '--out-dir',
+             out, '--cfg-options', *setup['opts'])
+    table = capsys.readouterr().out
+    assert 'semseg' in table and 'block 4' in table and 'sam' in table
+    for name in ('router_weights.json', 'router_weights.png',
+                 'router_weights.pdf'):
+        assert osp.getsize(osp.join(out, name)) > 0
+    with open(osp.join(out, 'router_weights.json')) as f:
+        summary = json.load(f)
+    assert summary['num_images'] == 3
+    png = np.asarray(Image.open(osp.join(out, 'router_weights.png')))
+    assert png.shape[1] > png.shape[0] > 100  # four task panels side by side
+
+    again = str(setup['tmp'] / 'router_again')
+    run_tool('analysis/router_weights.py', '--json',
+             osp.join(out, 'router_weights.json'), '--out-dir', again,
+             '--formats', 'png')
+    assert osp.exists(osp.join(again, 'router_weights.png'))
+    bad = setup['tmp'] / 'bad.json'
+    bad.write_text('{"semseg/mIoU": 1.0}')
+    with pytest.raises(ValueError, match='not a router-weights JSON'):
+        run_tool('analysis/router_weights.py', '--json', str(bad))
+
+
+def test_rep_similarity_tool(setup, capsys):
+    out = str(setup['tmp'] / 'repsim')
+    run_tool('analysis/rep_similarity.py', CONFIG, setup['ckpt'],
+             '--out-dir', out, '--cfg-options', *setup['opts'])
+    with open(osp.join(out, 'rep_similarity.json')) as f:
+        summary = json.load(f)
+    assert set(summary['teachers']) == {'dinov2', 'clip', 'sam'}
+    assert -1 <= summary['overall'] <= 1 and summary['num_images'] == 3
+    assert 'overall' in capsys.readouterr().out
+
+
+def test_teacher_bias_numbers_and_tool(tmp_path, capsys):
+    base = {'semseg/mIoU': 50.0, 'depth/RMSE': 0.5, 'mtl/delta_m': 0.0}
+    models = {
+        'DINOv2': {'semseg/mIoU': 60.0, 'depth/RMSE': 0.45},
+        'SAM': {'semseg/mIoU': 45.0, 'depth/RMSE': 0.55},
+    }
+    study = teacher_bias_study(base, models, baseline_name='ViT')
+    dino = study['models']['DINOv2']
+    # +20 % mIoU, RMSE 0.5 -> 0.45 is +10 % (lower is better)
+    assert dino['improvement'] == pytest.approx(
+        {'semseg/mIoU': 20.0, 'depth/RMSE': 10.0})
+    assert dino['mu'] == pytest.approx(15.0)
+    assert dino['sigma'] == pytest.approx(5.0)
+    assert dino['mu_over_sigma'] == pytest.approx(3.0)
+    assert study['models']['SAM']['mu'] == pytest.approx(-10.0)
+    with pytest.raises(KeyError, match='SAM'):
+        teacher_bias_study(base, {'SAM': {'semseg/mIoU': 1.0}},
+                           metrics=['semseg/mIoU', 'depth/RMSE'])
+
+    files = []
+    for name, result in [('ViT', base)] + list(models.items()):
+        path = tmp_path / f'{name}.json'
+        path.write_text(json.dumps(result))
+        files.append(f'{name}={path}')
+    out = str(tmp_path / 'bias')
+    run_tool('analysis/teacher_bias.py', '--baseline', files[0], '--model',
+             files[1], '--model', files[2], '--out-dir', out)
+    printed = capsys.readouterr().out
+    assert 'DINOv2' in printed and '3.0000' in printed
+    assert osp.getsize(osp.join(out, 'teacher_bias.png')) > 0
+    assert osp.getsize(osp.join(out, 'teacher_bias.pdf')) > 0
+
+
+def test_browse_dataset_draws_pipeline_outputs(setup):
+    out = str(setup['tmp'] / 'browse')
+    run_tool('misc/browse_dataset.py', CONFIG, '--output-dir', out, '--num',
+             '3', '--cfg-options', *setup['opts'])
+    files = sorted(os.listdir(out))
+    assert len(files) == 3
+    grid = np.asarray(Image.open(osp.join(out, files[0])))
+    # one row (labels only), image + 4 tasks side by side at the crop size
+    assert grid.shape == (96, 5 * 128, 3)
+
+
+def test_test_tool_show_dir_draws_gt_and_predictions(setup):
+    work = str(setup['tmp'] / 'show')
+    run_tool('test.py', CONFIG, setup['ckpt'], '--work-dir', work,
+             '--show-dir', 'vis', '--cfg-options', *setup['opts'])
+    files = sorted(os.listdir(osp.join(work, 'vis')))
+    assert files == ['val_0000.png', 'val_0001.png', 'val_0002.png']
+    grid = np.asarray(Image.open(osp.join(work, 'vis', files[0])))
+    assert grid.shape == (2 * 120, 5 * 160, 3)  # GT row and prediction row
+
+
+def test_tensorboard_switch_adds_the_backend():
+    cfg = Config.fromfile(CONFIG)
+    assert cfg.tensorboard is False
+    assert apply_runtime_switches(cfg).visualizer.vis_backends == [
+        dict(type='LocalVisBackend')
+    ]
+    cfg.tensorboard = True
+    backends = apply_runtime_switches(cfg).visualizer.vis_backends
+    assert [b['type'] for b in backends] == [
+        'LocalVisBackend', 'TensorboardVisBackend'
+    ]
