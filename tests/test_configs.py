@@ -32,7 +32,9 @@ def test_stage2_nyud_configs_follow_the_paper(name):
     assert cfg.param_scheduler[0].power == 0.9
     assert cfg.train_cfg.max_iters == 40000
     assert cfg.train_dataloader.batch_size == 2
-    assert cfg.load_from and 'stage1' in cfg.load_from
+    assert cfg.load_from and 'sak-stage1_' in cfg.load_from
+    stage1 = osp.basename(osp.dirname(cfg.load_from))
+    assert osp.exists(osp.join(ROOT, 'configs', 'sak', stage1 + '.py'))
     model = cfg.model
     assert list(model.teachers) == ['dinov2', 'clip', 'sam']
     assert model.backbone.stem.img_size == (448, 576)
@@ -60,3 +62,36 @@ def test_multitask_baseline_is_a_plain_vit_with_heads():
         ROOT, 'configs', 'baselines', 'mtl_vitl_2xb2-40k_nyud-448x576.py'))
     assert cfg.model.teachers == {} and cfg.model.neck is None
     assert set(cfg.model.heads) == {'semseg', 'depth', 'normals', 'edge'}
+
+
+@pytest.mark.parametrize('name,arch,teacher_arch', [
+    ('sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-384px', 'large',
+     'large'),
+    ('sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-384px', 'base',
+     'base'),
+    ('sak-stage1_vitb-dinov2l-clipl-saml_8xb16-30e_in1k-384px', 'base',
+     'large'),
+    ('sak-stage1_vits-dinov2b-clipb-samb_8xb16-30e_in1k-384px', 'deit-small',
+     'base'),
+])
+def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sak', name + '.py'))
+    model = cfg.model
+    assert model.neck is None and model.get('heads') is None
+    assert model.backbone.stem.arch == arch
+    assert model.backbone.stem.init_cfg.type == 'Pretrained'
+    assert model.teachers.dinov2.arch == teacher_arch
+    assert model.backbone.stem.img_size == (384, 384)
+    assert cfg.train_dataloader.batch_size == 16
+    crop = cfg.train_pipeline[1]
+    assert crop.type == 'RandomResizedCrop' and crop.size == (384, 384)
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.01)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end) == ('LinearLR', 2)
+    assert warmup.start_factor * opt.lr == pytest.approx(1.25e-7)
+    assert (cosine.type, cosine.begin, cosine.end) == ('CosineAnnealingLR',
+                                                       2, 30)
+    assert cosine.eta_min == 1.25e-6
+    assert cfg.train_cfg.max_epochs == 30
+    assert cfg.val_cfg is None and cfg.custom_hooks == []

@@ -14,7 +14,7 @@ model = dict(
             arch='vit_b',
             checkpoint='checkpoints/teachers/sam_vit_b_01ec64.pth'),
     ))
-load_from = 'checkpoints/sak_vitb-dinov2b-clipb-samb_stage1_in1k.pth'
+load_from = 'work_dirs/sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-384px/epoch_30.pth'
 # Delta_m needs the ViT-B single-task baselines (paper Fig. 3 only); set
 # val_evaluator.reference to them to report it.
 val_evaluator = dict(reference=None)

@@ -13,4 +13,4 @@ model = dict(
     heads={{_base_.nyud_heads}})
 sync_bn = 'torch'
 # stage-1 student (aligners are dropped when loading, as in the paper)
-load_from = 'checkpoints/sak_vitl-dinov2l-clipl-saml_stage1_in1k.pth'
+load_from = 'work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-384px/epoch_30.pth'

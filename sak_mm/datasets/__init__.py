@@ -1,6 +1,9 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .demo_rooms import make_demo_nyud
+from .image_folder import ImageFolderDataset
 from .nyud import NYUD_CLASSES, NYUDv2Dataset
 from . import transforms  # noqa: F401  (registers the transforms)
 
-__all__ = ['NYUDv2Dataset', 'NYUD_CLASSES', 'make_demo_nyud']
+__all__ = [
+    'NYUDv2Dataset', 'NYUD_CLASSES', 'ImageFolderDataset', 'make_demo_nyud'
+]

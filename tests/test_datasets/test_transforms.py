@@ -77,3 +77,18 @@ def test_photometric_distortion_changes_only_the_image():
     assert any(not np.array_equal(o, img) for o in outs)
     assert all(o.dtype == np.uint8 and o.shape == img.shape for o in outs)
     np.testing.assert_array_equal(s['gt_fields']['depth'], depth)
+
+
+def test_random_resized_crop_outputs_size_and_follows_fields():
+    from sak_mm.datasets.transforms import RandomResizedCrop
+    s = sample(40, 60)
+    np.random.seed(0)
+    out = RandomResizedCrop((16, 24), scale=(0.3, 1.0))(s)
+    assert out['img'].shape == (16, 24, 3) and out['img_shape'] == (16, 24)
+    assert out['gt_fields']['semseg'].shape == (16, 24, 1)
+    assert set(np.unique(out['gt_fields']['semseg'])) <= {0, 1, 2}
+    # an unlabelled image (stage 1) needs no gt_fields
+    plain = RandomResizedCrop(8)(dict(img=np.zeros((20, 30, 3), np.uint8)))
+    assert plain['img'].shape == (8, 8, 3)
+    flipped = RandomHorizontalFlip(prob=1.0)(plain)
+    assert flipped['flip'] is True

@@ -50,9 +50,13 @@ def main():
                         strict=True)
     model.to(args.device).eval()
     loader_cfg = cfg.get(f'{args.split}_dataloader')
-    if args.split == 'train':  # measure the plain images, not augmented
-        loader_cfg.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
+    if loader_cfg is None:
+        raise ValueError(f'{args.config} has no {args.split}_dataloader; '
+                         f'choose another --split')
+    if args.split == 'train':
         loader_cfg.sampler = dict(type='DefaultSampler', shuffle=False)
+        if cfg.get('test_dataloader'):  # plain images, not augmented ones
+            loader_cfg.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
     loader = Runner.build_dataloader(loader_cfg)
     meter = RepSimilarityMeter()
     bar = ProgressBar(len(loader.dataset))

@@ -24,7 +24,8 @@ class RandomRescale(BaseTransform):
     values divided by the factor. The new size is ``int(dim * scale)`` as in
     the reference pipeline.
 
-    Required Keys: img, gt_fields
+    Required Keys: img
+    Optional Keys: gt_fields
     Modified Keys: img, gt_fields, img_shape
     Added Keys: scale_factor
     """
@@ -46,7 +47,7 @@ class RandomRescale(BaseTransform):
         size = (int(w * scale), int(h * scale))  # cv2 takes (w, h)
         results['img'] = cv2.resize(
             results['img'], size, interpolation=cv2.INTER_LINEAR)
-        for name, arr in results['gt_fields'].items():
+        for name, arr in results.get('gt_fields', {}).items():
             out = _as_hwc(cv2.resize(arr, size, interpolation=cv2.INTER_NEAREST))
             results['gt_fields'][name] = get_field(name).rescale_values(
                 out, scale)
@@ -66,7 +67,8 @@ class RandomCrop(BaseTransform):
     fraction of its valid pixels and at least two classes are visible; the
     last draw is kept otherwise (as the SAK reference does).
 
-    Required Keys: img, gt_fields
+    Required Keys: img
+    Optional Keys: gt_fields
     Modified Keys: img, gt_fields, img_shape
     """
 
@@ -95,7 +97,7 @@ class RandomCrop(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
         box = self._draw(h, w)
-        label = results['gt_fields'].get(self.cat_field)
+        label = results.get('gt_fields', {}).get(self.cat_field)
         if self.cat_max_ratio < 1.0 and label is not None:
             for _ in range(self.max_tries):
                 if self._balanced(label, box):
@@ -103,7 +105,7 @@ class RandomCrop(BaseTransform):
                 box = self._draw(h, w)
         t, b, l, r = box
         results['img'] = results['img'][t:b, l:r]
-        for name, arr in results['gt_fields'].items():
+        for name, arr in results.get('gt_fields', {}).items():
             results['gt_fields'][name] = arr[t:b, l:r]
         results['img_shape'] = results['img'].shape[:2]
         return results
@@ -114,6 +116,74 @@ class RandomCrop(BaseTransform):
 
 
 @TRANSFORMS.register_module()
+class RandomResizedCrop(BaseTransform):
+    """Crop a random area and aspect ratio, then resize to ``size`` (the
+    Inception-style crop of stage-1 ImageNet distillation).
+
+    Area fraction from ``U(scale)`` and log-uniform aspect ratio from
+    ``ratio``, 10 attempts, then a centre crop of the clamped ratio, as
+    torchvision does. The image is resized with antialiased bilinear
+    interpolation, dense fields (if any) with nearest neighbours.
+
+    Required Keys: img
+    Optional Keys: gt_fields
+    Modified Keys: img, gt_fields, img_shape
+    """
+
+    def __init__(self,
+                 size: Tuple[int, int],
+                 scale: Tuple[float, float] = (0.08, 1.0),
+                 ratio: Tuple[float, float] = (3 / 4, 4 / 3),
+                 max_attempts: int = 10):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.scale = tuple(scale)
+        self.ratio = tuple(ratio)
+        self.max_attempts = max_attempts
+
+    def _box(self, h: int, w: int) -> Tuple[int, int, int, int]:
+        area = h * w
+        log_ratio = np.log(self.ratio)
+        for _ in range(self.max_attempts):
+            target = area * np.random.uniform(*self.scale)
+            aspect = np.exp(np.random.uniform(*log_ratio))
+            cw = int(round(np.sqrt(target * aspect)))
+            ch = int(round(np.sqrt(target / aspect)))
+            if 0 < cw <= w and 0 < ch <= h:
+                top = np.random.randint(0, h - ch + 1)
+                left = np.random.randint(0, w - cw + 1)
+                return top, left, ch, cw
+        in_ratio = w / h
+        if in_ratio < min(self.ratio):
+            cw, ch = w, int(round(w / min(self.ratio)))
+        elif in_ratio > max(self.ratio):
+            ch, cw = h, int(round(h * max(self.ratio)))
+        else:
+            ch, cw = h, w
+        return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+    def transform(self, results: dict) -> dict:
+        from PIL import Image
+        h, w = results['img'].shape[:2]
+        top, left, ch, cw = self._box(h, w)
+        crop = results['img'][top:top + ch, left:left + cw]
+        out_h, out_w = self.size
+        results['img'] = np.asarray(
+            Image.fromarray(crop).resize((out_w, out_h), Image.BILINEAR))
+        for name, arr in results.get('gt_fields', {}).items():
+            part = np.ascontiguousarray(arr[top:top + ch, left:left + cw])
+            out = _as_hwc(cv2.resize(part, (out_w, out_h),
+                                     interpolation=cv2.INTER_NEAREST))
+            results['gt_fields'][name] = get_field(name).rescale_values(
+                out, out_h / ch)
+        results['img_shape'] = self.size
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(size={self.size}, '
+                f'scale={self.scale}, ratio={self.ratio})')
+
+
+@TRANSFORMS.register_module()
 class RandomHorizontalFlip(BaseTransform):
     """Flip image and labels left-right with probability ``prob``.
 
@@ -121,7 +191,8 @@ class RandomHorizontalFlip(BaseTransform):
     their x component negated, so that flipped normals still point the way
     the flipped surface faces.
 
-    Required Keys: img, gt_fields
+    Required Keys: img
+    Optional Keys: gt_fields
     Modified Keys: img, gt_fields
     Added Keys: flip
     """
@@ -135,7 +206,7 @@ class RandomHorizontalFlip(BaseTransform):
         if not flip:
             return results
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
-        for name, arr in results['gt_fields'].items():
+        for name, arr in results.get('gt_fields', {}).items():
             flipped = np.ascontiguousarray(arr[:, ::-1])
             results['gt_fields'][name] = get_field(name).flip_values(flipped)
         return results

@@ -1,0 +1,13 @@
+# Stage 1 (paper App. B / reference code): AdamW lr 1e-3, wd 0.01, cosine
+# decay to 1.25e-6 after 2 linear warm-up epochs from 1.25e-7, stepped per
+# epoch, 30 epochs, no gradient clipping.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.25e-4, by_epoch=True, begin=0,
+         end=2),
+    dict(type='CosineAnnealingLR', T_max=28, eta_min=1.25e-6, by_epoch=True,
+         begin=2, end=30),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
