@@ -171,3 +171,33 @@ def test_torchscript_archives_are_read_as_state_dicts(tmp_path):
     torch.jit.save(torch.jit.script(holder), str(path))
     state = read_state_dict(str(path))
     torch.testing.assert_close(state['visual.weight'], holder.visual.weight)
+
+
+def test_dinov2_teacher_reads_the_official_release_layout(tmp_path):
+    """dinov2_vit*14_pretrain.pth uses timm-style names, LayerScale and a
+    mask token; it loads as is and computes what timm computes."""
+    timm = pytest.importorskip('timm')
+    from timm.models.vision_transformer import VisionTransformer
+    official = VisionTransformer(
+        img_size=28, patch_size=14, embed_dim=24, depth=4, num_heads=2,
+        mlp_ratio=2.0, init_values=1e-5, num_classes=0).eval()
+    with torch.no_grad():
+        for blk in official.blocks:  # make LayerScale matter
+            blk.ls1.gamma.fill_(0.5)
+            blk.ls2.gamma.fill_(0.7)
+    state = dict(official.state_dict(), mask_token=torch.zeros(1, 24))
+    path = tmp_path / 'dinov2_vittiny14_pretrain.pth'
+    torch.save(state, path)
+    teacher = MODELS.build(dict(tiny_teachers()['dinov2'],
+                                checkpoint=str(path), renormalize=False))
+    x = torch.randn(1, 3, 28, 28)
+    blocks = []
+    for blk in official.blocks:
+        blk.register_forward_hook(lambda m, i, o: blocks.append(o))
+    with torch.no_grad():
+        official.forward_features(x)
+        feats = teacher(x)
+    for f, ref in zip(feats, blocks):
+        ref = ref[:, 1:].transpose(1, 2).reshape(1, 24, 2, 2)
+        torch.testing.assert_close(f, ref, atol=1e-5, rtol=1e-5)
+    assert timm is not None

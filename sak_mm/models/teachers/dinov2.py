@@ -4,9 +4,18 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
+from sak_mm.models.backbones.timm_keys import timm_vit_key_to_mmpretrain
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
 from .weights import load_teacher_weights
+
+
+def official_to_mmpretrain(state: dict) -> dict:
+    """Rename the official DINOv2 release's timm-style keys (``blocks.*``,
+    ``ls1.gamma``...) to mmpretrain's; mmpretrain checkpoints pass as is."""
+    if not any(k.startswith('blocks.') for k in state):
+        return state
+    return {timm_vit_key_to_mmpretrain(k): v for k, v in state.items()}
 
 
 @MODELS.register_module()
@@ -22,9 +31,10 @@ class DINOv2Teacher(TeacherWrapper):
         layer_scale_init_value (float): Must be non-zero for DINOv2 weights.
         out_indices (Sequence[int], optional): Blocks to read; defaults to
             the 4 evenly spaced ones.
-        checkpoint (str, optional): mmpretrain checkpoint of the backbone
-            (keys with or without ``backbone.``). None keeps random weights
-            (tests, benchmarks).
+        checkpoint (str, optional): Either an mmpretrain checkpoint of the
+            backbone (keys with or without ``backbone.``) or the official
+            DINOv2 release (``dinov2_vitl14_pretrain.pth``, timm-style keys),
+            converted on load. None keeps random weights (tests, benchmarks).
         **kwargs: Normalisation options of :class:`TeacherWrapper`.
     """
 
@@ -56,7 +66,8 @@ class DINOv2Teacher(TeacherWrapper):
                 self.model,
                 checkpoint,
                 prefixes=('backbone.', ''),
-                ignore=('ln1.', 'head.', 'ln2.'))
+                ignore=('ln1.', 'head.', 'ln2.', 'norm.', 'mask_token'),
+                convert=official_to_mmpretrain)
         self.freeze()
 
     @property
