@@ -144,3 +144,16 @@ def test_tensorboard_switch_adds_the_backend():
     assert [b['type'] for b in backends] == [
         'LocalVisBackend', 'TensorboardVisBackend'
     ]
+
+
+@pytest.mark.parametrize('mode', ['train', 'infer'])
+def test_benchmark_tool_reports_every_number(mode, capsys):
+    run_tool('analysis/benchmark.py', CONFIG, '--mode', mode, '--batch', '2',
+             '--iters', '2', '--warmup', '1', '--amp', 'fp32', '--device',
+             'cpu')
+    out = capsys.readouterr().out
+    for key in ('step time (median, ms)', 'images / s', 'peak memory',
+                'FLOPs / image (TFLOP)', 'MFU', 'time split'):
+        assert key in out
+    if mode == 'train':
+        assert 'teachers' in out and 'optimizer' in out

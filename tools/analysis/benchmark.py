@@ -1,0 +1,198 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Training / inference speed, memory and FLOPs of a config, on synthetic
+data with random weights (nothing is read from disk but the config).
+
+    python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode train --batch 8 --amp bf16
+    python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode infer --batch 1 --amp bf16
+
+Prints the median step time after warm-up, images/s, peak memory, FLOPs per
+image (counted with torch's FlopCounterMode), model FLOPs utilisation and,
+for training, the split between teachers, student (forward + backward) and
+optimizer (measured separately, so the parts add up only approximately).
+"""
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+
+PEAK_TFLOPS = {'bf16': 790.0, 'fp32': 67.0}  # dense, one H100
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--mode', choices=['train', 'infer'], default='train')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--amp', choices=['bf16', 'fp32'], default='bf16')
+    parser.add_argument('--iters', type=int, default=20)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                        else 'cpu')
+    parser.add_argument('--peak-tflops', type=float,
+                        help='device peak for MFU (default: H100 dense)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def random_weights(model_cfg):
+    """Drop every weight file of the model config (teachers, stem init)."""
+    cfg = copy.deepcopy(model_cfg)
+    for teacher in (cfg.get('teachers') or {}).values():
+        teacher.pop('checkpoint', None)
+        teacher.pop('pretrained', None)
+    cfg.backbone.stem.pop('init_cfg', None)
+    return cfg
+
+
+def synthetic_batch(model, batch: int, size, device):
+    """Random uint8 images and plausible labels for every head."""
+    from mmengine.structures import PixelData
+
+    from sak_mm.structures import MultiTaskDataSample, get_field
+    h, w = size
+    samples = []
+    for _ in range(batch):
+        s = MultiTaskDataSample(metainfo=dict(img_shape=(h, w),
+                                              ori_shape=(h, w)))
+        gt = {}
+        for task, head in model.heads.items():
+            kind = get_field(task).kind
+            if kind == 'label':
+                gt[task] = torch.randint(0, head.out_channels, (1, h, w))
+            elif kind == 'depth':
+                gt[task] = torch.rand(1, h, w) * 5 + 0.5
+            elif kind == 'normal':
+                gt[task] = torch.nn.functional.normalize(
+                    torch.randn(3, h, w), dim=0)
+            else:
+                gt[task] = (torch.rand(1, h, w) > 0.9).float()
+        s.gt = PixelData(**gt)
+        samples.append(s)
+    inputs = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+              for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def timed(fn, iters, warmup, device):
+    """Median seconds of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def count_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def main():
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    from sak_mm.registry import MODELS
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    model_cfg = random_weights(cfg.model)
+    if args.mode == 'infer':
+        model_cfg.build_teachers = False
+    model = MODELS.build(model_cfg).to(args.device)
+    model.init_weights()
+    size = tuple(cfg.model.backbone.stem.img_size)
+    batch = synthetic_batch(model, args.batch, size, args.device)
+    dtype = torch.bfloat16 if args.amp == 'bf16' else torch.float32
+    autocast = dict(device_type=args.device.split(':')[0], dtype=dtype,
+                    enabled=args.amp == 'bf16')
+    device = args.device
+
+    if args.mode == 'train':
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optim = torch.optim.AdamW(params, lr=1e-5, weight_decay=1e-6)
+        data = model.data_preprocessor(batch, True)
+
+        def forward_backward():
+            with torch.autocast(**autocast):
+                losses = model(**data, mode='loss')
+            sum(losses.values()).backward()
+
+        def optimizer_step():
+            torch.nn.utils.clip_grad_norm_(params, 10)
+            optim.step()
+            optim.zero_grad(set_to_none=True)
+
+        def step():
+            forward_backward()
+            optimizer_step()
+
+        def teachers():
+            with torch.autocast(**autocast):
+                for t in model.teacher_models.values():
+                    t(data['inputs'])
+
+        if device.startswith('cuda'):
+            torch.cuda.reset_peak_memory_stats()
+        t_step = timed(step, args.iters, args.warmup, device)
+        peak = torch.cuda.max_memory_allocated() / 2**30 \
+            if device.startswith('cuda') else float('nan')
+        t_teach = timed(teachers, args.iters, 2, device)
+        forward_backward()
+        t_opt = timed(optimizer_step, args.iters, 2, device)
+        flops = count_flops(forward_backward)
+        optim.zero_grad(set_to_none=True)
+        split = (f'teachers {100 * t_teach / t_step:.0f}%, student fwd+bwd '
+                 f'{100 * (t_step - t_teach - t_opt) / t_step:.0f}%, '
+                 f'optimizer {100 * t_opt / t_step:.0f}%')
+    else:
+        model.eval()
+        data = model.data_preprocessor(batch, False)
+
+        @torch.no_grad()
+        def step():
+            with torch.autocast(**autocast):
+                model(**data, mode='predict')
+
+        if device.startswith('cuda'):
+            torch.cuda.reset_peak_memory_stats()
+        t_step = timed(step, args.iters, args.warmup, device)
+        peak = torch.cuda.max_memory_allocated() / 2**30 \
+            if device.startswith('cuda') else float('nan')
+        flops = count_flops(step)
+        split = 'student only'
+
+    peak_tflops = args.peak_tflops or PEAK_TFLOPS[args.amp]
+    mfu = flops / t_step / (peak_tflops * 1e12)
+    rows = [
+        ('config', args.config), ('mode', args.mode), ('batch', args.batch),
+        ('amp', args.amp), ('device', torch.cuda.get_device_name()
+                            if device.startswith('cuda') else 'cpu'),
+        ('step time (median, ms)', f'{1000 * t_step:.1f}'),
+        ('images / s', f'{args.batch / t_step:.2f}'),
+        ('peak memory (GiB)', f'{peak:.2f}'),
+        ('FLOPs / image (TFLOP)', f'{flops / args.batch / 1e12:.3f}'),
+        ('MFU', f'{100 * mfu:.1f}% of {peak_tflops:.0f} TFLOP/s'),
+        ('time split', split),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f'{key.ljust(width)}  {value}')
+
+
+if __name__ == '__main__':
+    main()
