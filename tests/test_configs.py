@@ -95,3 +95,24 @@ def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
     assert cosine.eta_min == 1.25e-6
     assert cfg.train_cfg.max_epochs == 30
     assert cfg.val_cfg is None and cfg.custom_hooks == []
+
+
+@pytest.mark.parametrize('name', ['sak/sak_vitl_pascal.py',
+                                  'sak/sak_vitb_pascal.py'])
+def test_pascal_configs_follow_the_paper(name):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    model = cfg.model
+    assert model.backbone.stem.img_size == (512, 512)
+    heads = model.heads
+    assert {t: h.out_channels for t, h in heads.items()} == dict(
+        semseg=21, human_parts=7, sal=2, normals=3, edge=1)
+    assert {t: h.loss.loss_weight for t, h in heads.items()} == dict(
+        semseg=1.0, human_parts=2.0, sal=5.0, normals=10.0, edge=50.0)
+    assert heads.sal.loss.class_balanced is True
+    assert cfg.train_cfg.max_iters == 40000
+    assert cfg.optim_wrapper.optimizer.lr == 2e-5
+    crop = [t for t in cfg.train_pipeline if t.type == 'RandomCrop'][0]
+    assert crop.crop_size == (512, 512)
+    metrics = cfg.val_evaluator.task_metrics
+    assert metrics.human_parts.num_classes == 7
+    assert metrics.sal.type == 'SaliencyMetric'

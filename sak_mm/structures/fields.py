@@ -9,9 +9,14 @@ all read these declarations instead of growing per-field ``if`` chains.
 
     kind       interpolation  on rescale by s   on h-flip          invalid pixels
     label      nearest        -                 -                  == 255
+    saliency   nearest        -                 -                  == 255
     depth      nearest        divide by s       -                  <= 0
     normal     nearest        -                 negate x channel   all-zero vector
     boundary   nearest        -                 -                  == 255
+
+``empty_is_invalid`` fields (human parts) become all-invalid once packed if
+they show no foreground class: an image (or crop) without people says
+nothing about body parts.
 """
 from dataclasses import dataclass
 from typing import Dict
@@ -37,6 +42,8 @@ class DenseField:
             factor (metric depth seen from a camera moved by ``1/s``).
         negate_x_on_flip (bool): Whether channel 0 changes sign on a
             horizontal flip (surface normals).
+        empty_is_invalid (bool): A packed map holding only background (0)
+            and ignore (255) is turned all-ignore.
     """
     name: str
     kind: str
@@ -44,11 +51,12 @@ class DenseField:
     pad_value: float
     divide_by_scale: bool = False
     negate_x_on_flip: bool = False
+    empty_is_invalid: bool = False
 
     @property
     def is_integer(self) -> bool:
         """Whether the map holds class indices (packed as ``int64``)."""
-        return self.kind == 'label'
+        return self.kind in ('label', 'saliency')
 
     def valid_mask(self, gt: torch.Tensor) -> torch.Tensor:
         """Per-pixel validity of a ``(..., C, H, W)`` map -> ``(..., 1, H, W)``.
@@ -56,7 +64,7 @@ class DenseField:
         A pixel is valid when it carries a real annotation: labels and
         boundaries are not ``255``, depth is positive, normals are non-zero.
         """
-        if self.kind in ('label', 'boundary'):
+        if self.kind in ('label', 'saliency', 'boundary'):
             return (gt != IGNORE_INDEX).all(dim=-3, keepdim=True)
         if self.kind == 'depth':
             return (gt > 0).all(dim=-3, keepdim=True)
@@ -85,6 +93,9 @@ DENSE_FIELDS: Dict[str, DenseField] = {
         DenseField('depth', 'depth', 1, 0.0, divide_by_scale=True),
         DenseField('normals', 'normal', 3, 0.0, negate_x_on_flip=True),
         DenseField('edge', 'boundary', 1, IGNORE_INDEX),
+        DenseField('human_parts', 'label', 1, IGNORE_INDEX,
+                   empty_is_invalid=True),
+        DenseField('sal', 'saliency', 1, IGNORE_INDEX),
     )
 }
 

@@ -54,7 +54,8 @@ def render_normal(m: np.ndarray, **_) -> np.ndarray:
 
 
 def render_boundary(m: np.ndarray, **_) -> np.ndarray:
-    """Boundary probability (or 0/1 label) as grey; ignore = dark red."""
+    """A probability (or 0/1 label) map as grey; ignore = dark red
+    (boundaries and saliency)."""
     b = m[0]
     grey = (np.clip(b, 0, 1) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, -1)
@@ -64,6 +65,7 @@ def render_boundary(m: np.ndarray, **_) -> np.ndarray:
 
 RENDERERS = {
     'label': render_label,
+    'saliency': render_boundary,
     'depth': render_depth,
     'normal': render_normal,
     'boundary': render_boundary,

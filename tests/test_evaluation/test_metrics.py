@@ -89,3 +89,17 @@ def test_miou_rejects_labels_beyond_num_classes():
     m = METRICS.build(dict(type='SemSegMetric', num_classes=3))
     with pytest.raises(ValueError, match='num_classes=3'):
         run(m, [(torch.tensor([[[0, 1]]]), torch.tensor([[[0, 7]]]))])
+
+
+def test_saliency_maxf_and_miou_by_hand():
+    m = METRICS.build(dict(type='SaliencyMetric'))
+    # probabilities 0.9, 0.6, 0.3, 0.1 against labels 1, 0, 1, 0 (+ ignore)
+    pred = torch.tensor([[[0.9, 0.6, 0.3, 0.1, 0.99]]])
+    gt = torch.tensor([[[1, 0, 1, 0, 255]]])
+    res = run(m, [(pred, gt)])
+    # t in (0.3, 0.6]: P = 1/2, R = 1/2 -> F = 0.5; t in (0.6, 0.9]: P = 1,
+    # R = 1/2 -> F = 1.3 * 0.5 / (0.3 + 0.5) = 0.8125; t <= 0.3: P = 2/3,
+    # R = 1 -> F = 1.3 * (2/3) / (0.2 + 1) = 0.7222
+    assert res['sal/maxF'] == pytest.approx(81.25, abs=1e-3)
+    # IoU: t <= 0.3 -> 2/3; (0.3, 0.6] -> 1/3; (0.6, 0.9] -> 1/2
+    assert res['sal/mIoU'] == pytest.approx(100 * 2 / 3, abs=1e-3)

@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 
 from sak_mm.registry import TRANSFORMS
-from sak_mm.structures import MultiTaskDataSample, get_field
+from sak_mm.structures import IGNORE_INDEX, MultiTaskDataSample, get_field
 
 
 @TRANSFORMS.register_module()
@@ -15,7 +15,8 @@ class PackMultiTaskInputs(BaseTransform):
     :class:`MultiTaskDataSample`.
 
     Label fields become ``(C, H, W)`` tensors: ``int64`` for class maps,
-    ``float32`` otherwise. Normalisation and padding happen later, batched,
+    ``float32`` otherwise; ``empty_is_invalid`` fields without foreground
+    become all-ignore. Normalisation and padding happen later, batched,
     in :class:`~sak_mm.models.MultiTaskDataPreprocessor`.
 
     Required Keys: img, img_path, ori_shape, img_shape
@@ -34,9 +35,13 @@ class PackMultiTaskInputs(BaseTransform):
         })
         gt = {}
         for name, arr in results.get('gt_fields', {}).items():
+            field = get_field(name)
             tensor = torch.from_numpy(
                 np.ascontiguousarray(arr.transpose(2, 0, 1)))
-            gt[name] = tensor.long() if get_field(name).is_integer \
-                else tensor.float()
+            tensor = tensor.long() if field.is_integer else tensor.float()
+            if field.empty_is_invalid and bool(
+                    ((tensor == 0) | (tensor == IGNORE_INDEX)).all()):
+                tensor = torch.full_like(tensor, IGNORE_INDEX)
+            gt[name] = tensor
         sample.gt = PixelData(**gt)
         return dict(inputs=torch.from_numpy(img), data_samples=sample)

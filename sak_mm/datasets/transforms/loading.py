@@ -1,7 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Loading of images and dense annotations from their on-disk formats."""
 import os.path as osp
-from typing import Callable, Dict
+from typing import Callable, Dict, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -60,12 +60,101 @@ def _decode_binary_png(path: str) -> np.ndarray:
     return (raw.astype(np.float32) / 255.0)[..., None]
 
 
+def _decode_label_png(path: str) -> np.ndarray:
+    """Index PNG stored as is (PASCAL-Context semantic classes 0..20)."""
+    raw = _read_png(path)
+    if raw.ndim != 2:
+        raise ValueError(f'{path}: expected a single-channel label PNG, got '
+                         f'shape {raw.shape}')
+    return raw.astype(np.float32)[..., None]
+
+
+def _decode_saliency_png(path: str) -> np.ndarray:
+    """Greyscale saliency PNG, binarised at 0.5 -> 0 / 1."""
+    raw = _read_png(path)
+    if raw.ndim == 3:
+        raw = raw[..., 0]
+    return (raw.astype(np.float32) / 255.0 > 0.5).astype(np.float32)[...,
+                                                                      None]
+
+
+def _read_label_map(path: str) -> np.ndarray:
+    """The ``LabelMap`` of a PASCAL-Context ``trainval/<id>.mat``."""
+    import scipy.io as sio
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    mat = sio.loadmat(path)
+    if 'LabelMap' not in mat:
+        raise KeyError(f'{path} has no LabelMap')
+    return mat['LabelMap']
+
+
+def _decode_label_map_boundary(path: str) -> np.ndarray:
+    """Boundaries of a context label map: Laplacian != 0, thinned to one
+    pixel (as the PASCAL multi-task protocol derives them)."""
+    import cv2
+    from skimage.morphology import thin
+    lap = cv2.Laplacian(_read_label_map(path).astype(np.float64), cv2.CV_64F)
+    return thin(np.abs(lap) > 0).astype(np.float32)[..., None]
+
+
+def _decode_masked_normals_png(path: str, label_map: str,
+                               valid_classes: Sequence[int]) -> np.ndarray:
+    """Distilled normals, kept only on context classes that NYUD annotates
+    (elsewhere zero, i.e. invalid)."""
+    normals = _decode_normals_png(path)
+    labels = _read_label_map(label_map)
+    keep = np.isin(labels, np.asarray(valid_classes))
+    return normals * keep[..., None]
+
+
+#: PASCAL-Part names of person parts -> the 6 part groups (0 = background)
+HUMAN_PART_GROUPS = {
+    'hair': 1, 'head': 1, 'lear': 1, 'lebrow': 1, 'leye': 1, 'mouth': 1,
+    'nose': 1, 'rear': 1, 'rebrow': 1, 'reye': 1, 'neck': 2, 'torso': 2,
+    'luarm': 3, 'ruarm': 3, 'lhand': 4, 'llarm': 4, 'rhand': 4, 'rlarm': 4,
+    'luleg': 5, 'ruleg': 5, 'lfoot': 6, 'llleg': 6, 'rfoot': 6, 'rlleg': 6,
+}
+PERSON_CLASS = 15  # PASCAL VOC index of 'person'
+
+
+def _decode_human_parts_mat(path: str) -> np.ndarray:
+    """PASCAL-Part ``anno`` of one image -> 7-way part labels.
+
+    The parts of every person with part annotations are painted with their
+    group index; an image without such a person is all-ignore (255).
+    """
+    import scipy.io as sio
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    objects = sio.loadmat(path)['anno'][0][0][1][0]
+    target = None
+    for obj in objects:
+        if int(obj[1][0][0]) != PERSON_CLASS or len(obj[3]) == 0:
+            continue
+        if target is None:
+            target = np.zeros(obj[2].shape, np.float32)
+        for part in obj[3][0]:
+            name = str(part[0][0])
+            if name not in HUMAN_PART_GROUPS:
+                raise KeyError(f'{path}: unknown person part {name!r}')
+            target[part[1].astype(bool)] = HUMAN_PART_GROUPS[name]
+    if target is None:
+        target = np.full(objects[0][2].shape, IGNORE_INDEX, np.float32)
+    return target[..., None]
+
+
 #: On-disk annotation formats, named in a dataset's ``data_list``.
-DECODERS: Dict[str, Callable[[str], np.ndarray]] = {
+DECODERS: Dict[str, Callable[..., np.ndarray]] = {
+    'png_label': _decode_label_png,
     'png_label_shift1': _decode_label_shift1,
     'npy_depth': _decode_depth_npy,
     'png_normals': _decode_normals_png,
+    'png_normals_masked': _decode_masked_normals_png,
     'png_binary': _decode_binary_png,
+    'png_saliency': _decode_saliency_png,
+    'mat_label_map_boundary': _decode_label_map_boundary,
+    'mat_human_parts': _decode_human_parts_mat,
 }
 
 
@@ -92,8 +181,9 @@ class LoadImage(BaseTransform):
 class LoadDenseAnnotations(BaseTransform):
     """Decode each task's annotation file into an ``(H, W, C)`` float map.
 
-    ``results['gt_files']`` maps a task name to ``(format, path)`` where
-    ``format`` is a key of :data:`DECODERS`. Label maps are kept as
+    ``results['gt_files']`` maps a task name to ``(format, path)`` or
+    ``(format, path, kwargs)`` where ``format`` is a key of
+    :data:`DECODERS` and ``kwargs`` its extra arguments. Label maps are kept as
     ``float32`` through the geometric transforms and packed as ``int64``.
 
     Required Keys: gt_files, img_shape
@@ -102,11 +192,13 @@ class LoadDenseAnnotations(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         fields = {}
-        for task, (fmt, path) in results['gt_files'].items():
+        for task, spec in results['gt_files'].items():
+            fmt, path = spec[:2]
+            kwargs = spec[2] if len(spec) > 2 else {}
             if fmt not in DECODERS:
                 raise KeyError(f'unknown annotation format {fmt!r} for task '
                                f'{task!r}; known formats: {sorted(DECODERS)}')
-            arr = DECODERS[fmt](path)
+            arr = DECODERS[fmt](path, **kwargs)
             if arr.shape[:2] != tuple(results['img_shape']):
                 raise ValueError(
                     f'{path}: {task} map has size {arr.shape[:2]} but the '

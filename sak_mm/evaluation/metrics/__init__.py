@@ -2,9 +2,10 @@
 from .depth_metric import DepthMetric
 from .multi_task_metric import MultiTaskMetric, mtl_gain
 from .normals_metric import NormalsMetric
+from .saliency_metric import SaliencyMetric
 from .semseg_metric import SemSegMetric
 
 __all__ = [
-    'DepthMetric', 'MultiTaskMetric', 'NormalsMetric', 'SemSegMetric',
-    'mtl_gain'
+    'DepthMetric', 'MultiTaskMetric', 'NormalsMetric', 'SaliencyMetric',
+    'SemSegMetric', 'mtl_gain'
 ]

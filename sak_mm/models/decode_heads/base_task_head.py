@@ -22,9 +22,14 @@ def _unit_vectors(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x, p=2, dim=1)
 
 
+def _foreground_probability(x: torch.Tensor) -> torch.Tensor:
+    return x.softmax(dim=1)[:, 1:2]
+
+
 #: how raw outputs become predictions, per dense-field kind
 PREDICTION_ACTIVATIONS = {
     'label': _argmax,
+    'saliency': _foreground_probability,
     'depth': _non_negative,
     'normal': _unit_vectors,
     'boundary': torch.sigmoid,

@@ -1,0 +1,16 @@
+# SAK stage 2 on PASCAL-Context (paper Table 5): ViT-L/16 student distilled
+# from DINOv2-L, CLIP-L/14@336 and SAM-L, 5 tasks, 512x512 crops, 40k
+# iterations at 2 images per GPU, starting from the stage-1 student.
+_base_ = [
+    '../_base_/models/sak_vitl.py', '../_base_/datasets/pascal_context.py',
+    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+]
+crop_size = (512, 512)
+model = dict(
+    data_preprocessor=dict(pad_size=crop_size),
+    backbone=dict(stem=dict(img_size=crop_size)),
+    teachers=dict(clip=dict(img_size=crop_size)),
+    heads={{_base_.pascal_heads}})
+sync_bn = 'torch'
+load_from = ('work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-'
+             '384px/epoch_30.pth')
