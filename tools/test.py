@@ -23,6 +23,11 @@ def parse_args():
         help='draw image, ground truth and predictions of every test image '
         'into this folder (relative to the work dir)')
     parser.add_argument(
+        '--save-preds',
+        help='save every prediction into this folder (relative to the work '
+        'dir), one sub-folder per task; boundaries go to edge/img/<id>.png '
+        'as 8-bit maps, the layout SEISM reads')
+    parser.add_argument(
         '--amp', action='store_true', help='run the model under autocast')
     parser.add_argument(
         '--cfg-options',
@@ -60,6 +65,10 @@ def main():
     if args.show_dir:
         cfg.default_hooks.visualization = dict(
             type='MultiTaskVisualizationHook', show_dir=args.show_dir)
+    if args.save_preds:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='PredictionSaverHook', out_dir=args.save_preds)
+        ]
     apply_runtime_switches(cfg)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)

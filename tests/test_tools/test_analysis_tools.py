@@ -157,3 +157,28 @@ def test_benchmark_tool_reports_every_number(mode, capsys):
         assert key in out
     if mode == 'train':
         assert 'teachers' in out and 'optimizer' in out
+
+
+def test_test_tool_saves_predictions_in_seism_layout(setup):
+    work = str(setup['tmp'] / 'preds')
+    run_tool('test.py', CONFIG, setup['ckpt'], '--work-dir', work,
+             '--save-preds', 'preds', '--cfg-options', *setup['opts'])
+    root = osp.join(work, 'preds')
+    assert sorted(os.listdir(root)) == ['depth', 'edge', 'normals', 'semseg']
+    edge = Image.open(osp.join(root, 'edge', 'img', 'val_0001.png'))
+    assert edge.mode == 'L' and edge.size == (160, 120)
+    seg = np.asarray(Image.open(osp.join(root, 'semseg', 'val_0001.png')))
+    assert seg.max() < 40
+    depth = np.load(osp.join(root, 'depth', 'val_0002.npy'))
+    assert depth.shape == (120, 160) and depth.min() >= 0
+    normals = Image.open(osp.join(root, 'normals', 'val_0000.png'))
+    assert normals.mode == 'RGB'
+
+
+def test_saved_boundaries_truncate_probabilities_like_the_reference(
+        tmp_path):
+    from sak_mm.engine.hooks import save_prediction
+    prob = np.array([[[0.0, 0.5, 0.999, 1.0]]], np.float32)
+    path = save_prediction('edge', prob, str(tmp_path), 'x')
+    assert path.endswith(osp.join('edge', 'img', 'x.png'))
+    assert np.asarray(Image.open(path)).tolist() == [[0, 127, 254, 255]]

@@ -1,4 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+from .prediction_saver_hook import PredictionSaverHook, save_prediction
 from .rep_similarity_hook import RepSimilarityHook, RepSimilarityMeter
 from .router_weights_hook import (RouterWeightsHook, RouterWeightsRecorder,
                                   router_layout, scalar_logs)
@@ -7,5 +8,5 @@ from .visualization_hook import MultiTaskVisualizationHook
 __all__ = [
     'RouterWeightsHook', 'RouterWeightsRecorder', 'router_layout',
     'scalar_logs', 'RepSimilarityHook', 'RepSimilarityMeter',
-    'MultiTaskVisualizationHook'
+    'MultiTaskVisualizationHook', 'PredictionSaverHook', 'save_prediction'
 ]
