@@ -157,3 +157,44 @@ def test_runner_weight_init_leaves_loaded_teachers_alone():
     # the stem is (re)initialised, the adapters keep their own init
     torch.testing.assert_close(model.backbone.adapters['sam'][0].up.weight,
                                adapter)
+
+
+def test_many_to_one_student_distils_the_shared_representation():
+    cfg = tiny_sak_cfg(neck=None, aligners=True)
+    cfg['backbone']['adapter_paths'] = False
+    model = MODELS.build(cfg)
+    assert len(list(model.backbone.adapters.parameters())) == 0
+    assert set(model.backbone.aligners) == {'dinov2', 'clip', 'sam'}
+    x = torch.randn(1, 3, *CROP)
+    feats = model.backbone(x)
+    assert all(feats['tsap'][t] is feats['tas'] for t in feats['tsap'])
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert 'distill.clip.l2.loss_cos' in losses
+    sum(losses.values()).backward()
+    # every teacher pulls on the one stem through its own aligner
+    assert model.backbone.aligners['sam'][1].weight.grad is not None
+    assert model.backbone.stem.layers[0].attn.qkv.weight.grad is not None
+
+
+def test_frozen_teacher_probe_trains_only_the_heads(tmp_path):
+    teacher = tiny_sak_cfg()['teachers']['sam']
+    model = MODELS.build(tiny_sak_cfg(
+        backbone=dict(type='FrozenTeacherBackbone', teacher=teacher),
+        teachers={}, neck=None))
+    assert all(k.startswith('heads.') for k in model.state_dict())
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all(n.startswith('heads.') for n in trainable)
+    model.double()
+    assert next(model.backbone.teacher.parameters()).dtype == torch.float64
+    model.float()
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert not any(k.startswith('distill.') for k in losses)
+    sum(losses.values()).backward()
+    assert all(p.grad is None for p in model.backbone.teacher.parameters())
+    model.eval()
+    with torch.no_grad():
+        out = model(**model.data_preprocessor(make_batch(), False),
+                    mode='predict')
+    assert out[0].pred.semseg.shape == (1, *CROP)

@@ -62,6 +62,10 @@ class TSAPBackbone(BaseModule):
             aligner per teacher and level mapping ``d -> C_t``, used only for
             distillation (:meth:`align`). Needed when a teacher's width
             differs from the stem's.
+        adapter_paths (bool): False builds no adapters: every teacher's
+            "path" is the TAS itself, so all teachers are distilled into the
+            one shared representation through their aligners (the
+            many-to-one student without biases of Table 2 / Table 3 row 1).
         init_cfg (dict, optional): mmengine init config of the whole module.
     """
 
@@ -71,6 +75,7 @@ class TSAPBackbone(BaseModule):
                  down_ratio: int = 4,
                  out_indices: Optional[Sequence[int]] = None,
                  aligner_dims: Optional[Dict[str, int]] = None,
+                 adapter_paths: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         self.stem = MODELS.build(stem)
@@ -81,6 +86,8 @@ class TSAPBackbone(BaseModule):
         self.embed_dims = self.stem.embed_dims
         self.num_extra_tokens = self.stem.num_extra_tokens
         self.teachers = list(teachers)
+        self.adapter_paths = adapter_paths
+        path_teachers = self.teachers if adapter_paths else []
         self.out_indices = list(out_indices) if out_indices is not None \
             else evenly_spaced_levels(self.stem.num_layers)
         num_adapters = self.stem.num_layers + 1
@@ -88,12 +95,12 @@ class TSAPBackbone(BaseModule):
             t: nn.ModuleList(
                 Adapter(self.embed_dims, down_ratio)
                 for _ in range(num_adapters))
-            for t in self.teachers
+            for t in path_teachers
         })
         self.out_norms = nn.ModuleDict({
             t: nn.ModuleList(
                 nn.LayerNorm(self.embed_dims) for _ in self.out_indices)
-            for t in self.teachers
+            for t in path_teachers
         })
         self.aligners = None
         if aligner_dims:
@@ -155,21 +162,24 @@ class TSAPBackbone(BaseModule):
         """
         z, hw = self._embed(x)
         n = self.num_extra_tokens
-        residual = {t: self.adapters[t][0](z) for t in self.teachers}
+        paths = list(self.adapters)
+        residual = {t: self.adapters[t][0](z) for t in paths}
         tas: List[torch.Tensor] = []
-        tsap: Dict[str, List[torch.Tensor]] = {t: [] for t in self.teachers}
+        tsap: Dict[str, List[torch.Tensor]] = {t: [] for t in paths}
         for i, layer in enumerate(self.stem.layers):
             z = layer(z)
-            for t in self.teachers:
+            for t in paths:
                 residual[t] = self.adapters[t][i + 1](residual[t] + z)
             if i in self.out_indices:
                 level = self.out_indices.index(i)
                 tas.append(_tokens_to_map(z[:, n:], hw))
-                for t in self.teachers:
+                for t in paths:
                     normed = self.out_norms[t][level](residual[t][:, n:])
                     tsap[t].append(_tokens_to_map(normed, hw))
             if i == self.out_indices[-1]:
                 break
+        if not self.adapter_paths:
+            tsap = {t: tas for t in self.teachers}
         return dict(tas=tas, tsap=tsap)
 
     def align(self, tsap: Dict[str, List[torch.Tensor]]

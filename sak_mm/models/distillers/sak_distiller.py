@@ -80,8 +80,9 @@ class SAKDistiller(BaseModel):
             raise ValueError(
                 f'backbone.teachers {backbone["teachers"]} must equal the '
                 f'teachers {teacher_names} (same names, same order)')
-        stem_dims = self._stem_dims(backbone)
-        backbone['aligner_dims'] = self._aligner_dims(aligners, stem_dims)
+        if self.teacher_models:
+            backbone['aligner_dims'] = self._aligner_dims(
+                aligners, self._stem_dims(backbone))
         self.backbone = MODELS.build(backbone)
 
         if self.teacher_models and distill_loss is None:

@@ -1,0 +1,3 @@
+# Fig. 5: SAK trained on the first 25 % of PASCAL-Context train (1249 images).
+_base_ = ['../sak_vitb-dinov2b-clipb-samb_2xb2-40k_pascal-512x512.py']
+train_dataloader = dict(dataset=dict(indices=1249))
