@@ -6,5 +6,9 @@ model = dict(heads=dict(_delete_=True, edge={{_base_.pascal_heads.edge}}))
 train_dataloader = dict(dataset=dict(tasks=tasks))
 val_dataloader = dict(dataset=dict(tasks=tasks))
 test_dataloader = val_dataloader
-val_evaluator = dict(task_metrics=dict(_delete_=True), reference=None)
+val_evaluator = dict(
+    task_metrics=dict(
+        _delete_=True,
+        edge=dict(type='BoundaryMetric', max_dist=0.0075, num_workers=8)),
+    reference=None)
 test_evaluator = val_evaluator

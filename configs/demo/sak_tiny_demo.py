@@ -63,9 +63,18 @@ val_dataloader = dict(
     pin_memory=False,
     dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-# the demo has no single-task reference numbers
+# the demo has no single-task reference numbers, and it leaves out the
+# boundary metric, which needs the optional pyEdgeEval (a C++ extension);
+# with it installed, add it with --cfg-options
+# test_evaluator.task_metrics.edge.type=BoundaryMetric
 val_evaluator = dict(reference=None)
-test_evaluator = val_evaluator
+test_evaluator = dict(
+    task_metrics=dict(
+        _delete_=True,
+        semseg=dict(type='SemSegMetric', num_classes=40),
+        depth=dict(type='DepthMetric'),
+        normals=dict(type='NormalsMetric')),
+    reference=None)
 
 max_iters = 600
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))

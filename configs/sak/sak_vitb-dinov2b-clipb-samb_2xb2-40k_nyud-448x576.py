@@ -18,4 +18,4 @@ load_from = 'work_dirs/sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-384px/e
 # Delta_m needs the ViT-B single-task baselines (paper Fig. 3 only); set
 # val_evaluator.reference to them to report it.
 val_evaluator = dict(reference=None)
-test_evaluator = val_evaluator
+test_evaluator = dict(reference=None)

@@ -123,8 +123,10 @@ class PascalContextDataset(BaseDataset):
             if 'normals' in self.tasks:
                 needed.append(label_map)
             missing += [p for p in needed if not osp.isfile(p)]
-            data_list.append(
-                dict(img_path=img_path, img_id=idx, gt_files=gt_files))
+            info = dict(img_path=img_path, img_id=idx, gt_files=gt_files)
+            if 'edge' in self.tasks:  # the boundary benchmark's ground truth
+                info['boundary_gt_file'] = label_map
+            data_list.append(info)
         if missing:
             shown = '\n  '.join(sorted(set(missing))[:5])
             raise FileNotFoundError(

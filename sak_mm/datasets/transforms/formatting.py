@@ -20,12 +20,14 @@ class PackMultiTaskInputs(BaseTransform):
     in :class:`~sak_mm.models.MultiTaskDataPreprocessor`.
 
     Required Keys: img, img_path, ori_shape, img_shape
-    Optional Keys: gt_fields, flip, scale_factor, sample_idx
+    Optional Keys: gt_fields, flip, scale_factor, sample_idx,
+    boundary_gt_file (the label map the boundary metric derives its ground
+    truth from)
     Added Keys: inputs, data_samples
     """
 
     meta_keys = ('img_path', 'ori_shape', 'img_shape', 'flip', 'scale_factor',
-                 'sample_idx')
+                 'sample_idx', 'boundary_gt_file')
 
     def transform(self, results: dict) -> dict:
         img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))

@@ -1,4 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+from .boundary_metric import BoundaryMetric
 from .depth_metric import DepthMetric
 from .multi_task_metric import MultiTaskMetric, mtl_gain
 from .normals_metric import NormalsMetric
@@ -6,6 +7,6 @@ from .saliency_metric import SaliencyMetric
 from .semseg_metric import SemSegMetric
 
 __all__ = [
-    'DepthMetric', 'MultiTaskMetric', 'NormalsMetric', 'SaliencyMetric',
+    'BoundaryMetric', 'DepthMetric', 'MultiTaskMetric', 'NormalsMetric', 'SaliencyMetric',
     'SemSegMetric', 'mtl_gain'
 ]
