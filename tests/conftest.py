@@ -91,6 +91,13 @@ def demo_root(tmp_path_factory):
                               size=(60, 80), seed=1))
 
 
+@pytest.fixture(autouse=True, scope='session')
+def _cache_in_tmp(tmp_path_factory):
+    """Dataset caches go to a temp folder, never the user's home."""
+    import os
+    os.environ['SAK_MM_CACHE'] = str(tmp_path_factory.mktemp('cache'))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -1,9 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """PASCAL-Context in the standard multi-task release (MTI-Net / ATRC /
 InvPT / SAK): 5 tasks on 4998 train / 5105 val images."""
+import hashlib
 import json
+import os
 import os.path as osp
-from typing import List, Sequence
+import tempfile
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
@@ -43,6 +46,14 @@ class PascalContextDataset(BaseDataset):
         data_root (str): Dataset root in the layout of :data:`PASCAL_LAYOUT`.
         split (str): ``'train'`` or ``'val'``.
         tasks (Sequence[str]): Tasks whose annotations are loaded.
+        only_with_people (bool, optional): Keep only the images whose
+            PASCAL-Part annotation has a person with parts. Defaults to True
+            when human parts is the only task (the reference's single-task
+            setting), False otherwise. The per-image answer is computed once
+            per split and cached in ``cache_dir``.
+        cache_dir (str, optional): Where that index is cached (written
+            atomically; the dataset root may be read-only). Defaults to
+            ``$SAK_MM_CACHE`` or ``~/.cache/sak_mm``.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -54,6 +65,8 @@ class PascalContextDataset(BaseDataset):
                  data_root: str,
                  split: str = 'train',
                  tasks: Sequence[str] = TASKS,
+                 only_with_people: Optional[bool] = None,
+                 cache_dir: Optional[str] = None,
                  **kwargs):
         unknown = set(tasks) - set(TASKS)
         if unknown:
@@ -61,7 +74,37 @@ class PascalContextDataset(BaseDataset):
                              f'{sorted(unknown)}; available: {list(TASKS)}')
         self.split = split
         self.tasks = tuple(tasks)
+        self.only_with_people = tuple(tasks) == ('human_parts', ) \
+            if only_with_people is None else only_with_people
+        self.cache_dir = cache_dir or os.environ.get(
+            'SAK_MM_CACHE', osp.join(osp.expanduser('~'), '.cache', 'sak_mm'))
         super().__init__(data_root=data_root, **kwargs)
+
+    def people_index(self, ids: Sequence[str]) -> Dict[str, bool]:
+        """``{image id: has a person with part annotations}``, cached per
+        dataset root and split (atomically: a crash never leaves a partial
+        index behind)."""
+        from sak_mm.datasets.transforms.loading import has_annotated_people
+        key = hashlib.sha1(
+            osp.abspath(self.data_root).encode()).hexdigest()[:12]
+        path = osp.join(self.cache_dir, 'pascal_context', key,
+                        f'people_{self.split}.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                index = json.load(f)
+            if set(index) >= set(ids):
+                return index
+        index = {
+            idx: has_annotated_people(
+                self._path('human_parts', idx + '.mat'))
+            for idx in ids
+        }
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
+        with os.fdopen(fd, 'w') as f:
+            json.dump(index, f)
+        os.replace(tmp, path)
+        return index
 
     def _path(self, *parts: str) -> str:
         return osp.join(self.data_root, *parts)
@@ -132,4 +175,7 @@ class PascalContextDataset(BaseDataset):
             raise FileNotFoundError(
                 f'{len(set(missing))} file(s) listed by {split_file!r} are '
                 f'missing, e.g.:\n  {shown}\n{PASCAL_LAYOUT}')
+        if self.only_with_people:
+            index = self.people_index(ids)
+            data_list = [d for d in data_list if index[d['img_id']]]
         return data_list

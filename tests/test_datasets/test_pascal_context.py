@@ -50,7 +50,7 @@ def test_all_five_tasks_decode_from_the_release_formats(pascal_root):
 
 
 def test_human_parts_without_annotated_people_are_ignored(pascal_root):
-    ds = build(pascal_root, tasks=['human_parts'])
+    ds = build(pascal_root, tasks=['human_parts'], only_with_people=False)
     for i in (1, 2):  # person without parts; no person
         parts = ds[i]['data_samples'].gt.human_parts
         assert (parts == 255).all()
@@ -139,3 +139,28 @@ def test_missing_files_and_json_are_reported(pascal_root, tmp_path):
     with pytest.raises(FileNotFoundError, match='2008_000002.png'):
         build(broken, tasks=['sal'])
     assert CONTEXT['tvmonitor'] == 12
+
+
+def test_single_task_human_parts_keeps_images_with_people(pascal_root,
+                                                         tmp_path):
+    cache = str(tmp_path / 'cache')
+    ds = build(pascal_root, tasks=['human_parts'], cache_dir=cache)
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
+        '2008_000001'
+    ]
+    files = [os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs]
+    assert len(files) == 1 and files[0].endswith('people_val.json')
+    import json
+    with open(files[0]) as f:
+        assert json.load(f) == {'2008_000001': True, '2008_000002': False,
+                                '2008_000003': False}
+    # the cache is reused (a corrupted answer would show), and multi-task
+    # sets keep every image
+    with open(files[0], 'w') as f:
+        json.dump({'2008_000001': True, '2008_000002': True,
+                   '2008_000003': False}, f)
+    assert len(build(pascal_root, tasks=['human_parts'],
+                     cache_dir=cache)) == 2
+    assert len(build(pascal_root, cache_dir=cache)) == 3
+    assert len(build(pascal_root, tasks=['human_parts'], cache_dir=cache,
+                     only_with_people=False)) == 3

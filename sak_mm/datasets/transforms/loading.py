@@ -118,20 +118,31 @@ HUMAN_PART_GROUPS = {
 PERSON_CLASS = 15  # PASCAL VOC index of 'person'
 
 
+def _person_objects(path: str):
+    import scipy.io as sio
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    objects = sio.loadmat(path)['anno'][0][0][1][0]
+    return objects, [
+        obj for obj in objects
+        if int(obj[1][0][0]) == PERSON_CLASS and len(obj[3]) != 0
+    ]
+
+
+def has_annotated_people(path: str) -> bool:
+    """Whether a PASCAL-Part ``.mat`` holds a person with part masks."""
+    return bool(_person_objects(path)[1])
+
+
 def _decode_human_parts_mat(path: str) -> np.ndarray:
     """PASCAL-Part ``anno`` of one image -> 7-way part labels.
 
     The parts of every person with part annotations are painted with their
     group index; an image without such a person is all-ignore (255).
     """
-    import scipy.io as sio
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    objects = sio.loadmat(path)['anno'][0][0][1][0]
+    objects, people = _person_objects(path)
     target = None
-    for obj in objects:
-        if int(obj[1][0][0]) != PERSON_CLASS or len(obj[3]) == 0:
-            continue
+    for obj in people:
         if target is None:
             target = np.zeros(obj[2].shape, np.float32)
         for part in obj[3][0]:
