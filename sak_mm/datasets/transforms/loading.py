@@ -78,7 +78,7 @@ def _decode_saliency_png(path: str) -> np.ndarray:
                                                                       None]
 
 
-def _read_label_map(path: str) -> np.ndarray:
+def read_label_map(path: str) -> np.ndarray:
     """The ``LabelMap`` of a PASCAL-Context ``trainval/<id>.mat``."""
     import scipy.io as sio
     if not osp.isfile(path):
@@ -94,7 +94,7 @@ def _decode_label_map_boundary(path: str) -> np.ndarray:
     pixel (as the PASCAL multi-task protocol derives them)."""
     import cv2
     from skimage.morphology import thin
-    lap = cv2.Laplacian(_read_label_map(path).astype(np.float64), cv2.CV_64F)
+    lap = cv2.Laplacian(read_label_map(path).astype(np.float64), cv2.CV_64F)
     return thin(np.abs(lap) > 0).astype(np.float32)[..., None]
 
 
@@ -103,7 +103,7 @@ def _decode_masked_normals_png(path: str, label_map: str,
     """Distilled normals, kept only on context classes that NYUD annotates
     (elsewhere zero, i.e. invalid)."""
     normals = _decode_normals_png(path)
-    labels = _read_label_map(label_map)
+    labels = read_label_map(label_map)
     keep = np.isin(labels, np.asarray(valid_classes))
     return normals * keep[..., None]
 

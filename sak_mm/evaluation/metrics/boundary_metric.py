@@ -10,8 +10,8 @@ from .base_task_metric import BaseTaskMetric
 
 
 def _label_map_boundaries(path: str) -> np.ndarray:
-    from sak_mm.datasets.transforms.loading import _read_label_map
-    return thin(seg2bmap(_read_label_map(path)))
+    from sak_mm.datasets.transforms.loading import read_label_map
+    return thin(seg2bmap(read_label_map(path)))
 
 
 @METRICS.register_module()
