@@ -201,3 +201,34 @@ def test_dinov2_teacher_reads_the_official_release_layout(tmp_path):
         ref = ref[:, 1:].transpose(1, 2).reshape(1, 24, 2, 2)
         torch.testing.assert_close(f, ref, atol=1e-5, rtol=1e-5)
     assert timm is not None
+
+
+@pytest.mark.parametrize('window', [0, 3])
+def test_fused_sam_attention_equals_segment_anything(window):
+    """The decomposed relative-position bias folded into one SDPA call gives
+    segment_anything's block outputs (global and windowed, padded)."""
+    from functools import partial
+
+    from segment_anything.modeling.image_encoder import Block
+
+    from sak_mm.models.teachers.sam import sam_block
+    blk = Block(dim=32, num_heads=2, mlp_ratio=2.0, qkv_bias=True,
+                norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+                use_rel_pos=True, window_size=window,
+                input_size=(5, 7) if window == 0 else (window, window))
+    with torch.no_grad():  # non-trivial relative position tables
+        blk.attn.rel_pos_h.normal_()
+        blk.attn.rel_pos_w.normal_()
+    x = torch.randn(2, 5, 7, 32)
+    torch.testing.assert_close(sam_block(blk, x), blk(x), atol=1e-5,
+                               rtol=1e-5)
+
+
+def test_sam_teacher_fused_and_plain_paths_agree():
+    cfg = tiny_teachers()['sam']
+    fused = MODELS.build(cfg)
+    plain = MODELS.build(dict(cfg, fused_attention=False))
+    plain.model.load_state_dict(fused.model.state_dict())
+    _, x = imagenet_normalised()
+    for a, b in zip(fused(x), plain(x)):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -23,6 +23,66 @@ SAM_ARCHS = {
 }
 
 
+def rel_pos_attention(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """segment_anything's attention (with decomposed relative positions) as
+    one fused ``scaled_dot_product_attention`` call.
+
+    SAM adds ``q . Rh[kh(j)] + q . Rw[kw(j)]`` to the logit of query ``i``
+    and key ``j``. That bias is itself a dot product, of
+    ``[q Rh^T, q Rw^T]`` (per query) with the one-hot codes of the key's row
+    and column, so appending those columns to ``q`` and ``k`` puts it inside
+    the attention kernel and no ``(HW)^2`` bias or score matrix is ever
+    stored (a 4096 x 4096 matrix per head in SAM's global blocks).
+
+    Args:
+        attn: A ``segment_anything`` ``Attention`` module.
+        x: ``(B, H, W, C)`` tokens.
+    """
+    from segment_anything.modeling.image_encoder import get_rel_pos
+    b, h, w, _ = x.shape
+    heads = attn.num_heads
+    qkv = attn.qkv(x).reshape(b, h * w, 3, heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)  # B, heads, HW, c
+    c = q.shape[-1]
+    if attn.use_rel_pos:
+        rh = get_rel_pos(h, h, attn.rel_pos_h).to(q.dtype)  # h, h, c
+        rw = get_rel_pos(w, w, attn.rel_pos_w).to(q.dtype)  # w, w, c
+        rq = q.reshape(b, heads, h, w, c)
+        bias_h = torch.einsum('bnhwc,hkc->bnhwk', rq, rh).reshape(
+            b, heads, h * w, h)
+        bias_w = torch.einsum('bnhwc,wkc->bnhwk', rq, rw).reshape(
+            b, heads, h * w, w)
+        eye_h = torch.eye(h, dtype=q.dtype, device=q.device)
+        eye_w = torch.eye(w, dtype=q.dtype, device=q.device)
+        code_h = eye_h[:, None, :].expand(h, w, h).reshape(h * w, h)
+        code_w = eye_w[None, :, :].expand(h, w, w).reshape(h * w, w)
+        codes = torch.cat([code_h, code_w], -1).expand(b, heads, -1, -1)
+        q = torch.cat([q * attn.scale, bias_h, bias_w], -1)
+        k = torch.cat([k, codes], -1)
+        v = F.pad(v, (0, q.shape[-1] - c))  # equal head dims: fused kernels
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)[..., :c]
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
+    out = out.transpose(1, 2).reshape(b, h, w, -1)
+    return attn.proj(out)
+
+
+def sam_block(blk: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """segment_anything's ``Block.forward`` with :func:`rel_pos_attention`."""
+    from segment_anything.modeling.image_encoder import (window_partition,
+                                                         window_unpartition)
+    shortcut = x
+    x = blk.norm1(x)
+    if blk.window_size > 0:
+        size = x.shape[1:3]
+        x, pad_hw = window_partition(x, blk.window_size)
+    x = rel_pos_attention(blk.attn, x)
+    if blk.window_size > 0:
+        x = window_unpartition(x, blk.window_size, pad_hw, size)
+    x = shortcut + x
+    return x + blk.mlp(blk.norm2(x))
+
+
 def resize_longest_and_pad(x: torch.Tensor,
                            side: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
     """Resize so the longest side is ``side`` (bicubic), pad bottom/right with
@@ -55,6 +115,10 @@ class SAMTeacher(TeacherWrapper):
             which stretches the features of non-square inputs).
         checkpoint (str, optional): A SAM ``.pth`` (full model, keys
             ``image_encoder.*``) or an image-encoder state dict.
+        fused_attention (bool): Run attention through
+            :func:`rel_pos_attention` (default; same values as
+            segment_anything's own, without its ``(HW)^2`` matrices) or
+            through segment_anything's blocks unchanged.
         out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
     """
 
@@ -66,9 +130,11 @@ class SAMTeacher(TeacherWrapper):
                  align_valid_region: bool = True,
                  checkpoint: Optional[str] = None,
                  out_indices: Optional[Sequence[int]] = None,
+                 fused_attention: bool = True,
                  **kwargs):
         super().__init__(**kwargs)
         from segment_anything.modeling import ImageEncoderViT
+        self.fused_attention = fused_attention
         settings = SAM_ARCHS[arch] if isinstance(arch, str) else dict(arch)
         self.img_size = img_size
         self.patch_size = patch_size
@@ -107,7 +173,7 @@ class SAMTeacher(TeacherWrapper):
             x = x + self.model.pos_embed
         feats = []
         for i, blk in enumerate(self.model.blocks):
-            x = blk(x)
+            x = sam_block(blk, x) if self.fused_attention else blk(x)
             if i in self.out_indices:
                 feats.append(x.permute(0, 3, 1, 2).contiguous())
             if i == self.out_indices[-1]:
