@@ -182,3 +182,19 @@ def test_saved_boundaries_truncate_probabilities_like_the_reference(
     path = save_prediction('edge', prob, str(tmp_path), 'x')
     assert path.endswith(osp.join('edge', 'img', 'x.png'))
     assert np.asarray(Image.open(path)).tolist() == [[0, 127, 254, 255]]
+
+
+def test_get_flops_splits_params_and_flops_by_component(capsys):
+    run_tool('analysis/get_flops.py', CONFIG, '--shape', '96', '128')
+    out = capsys.readouterr().out
+    rows = {line.split('  ')[0].strip(): line.split()[-3:]
+            for line in out.splitlines()[3:]}
+    assert set(rows) >= {'teacher dinov2', 'teacher clip', 'teacher sam',
+                         'stem (TAS)', 'adapter paths (TSAP)', 'MoR neck',
+                         'head semseg', 'student total'}
+    assert rows['teacher sam'][1] == '0.00'  # frozen: nothing trainable
+    model = MODELS.build(Config.fromfile(CONFIG).model)
+    stem = sum(p.numel() for p in model.backbone.stem.parameters())
+    assert float(rows['stem (TAS)'][0]) == pytest.approx(stem / 1e6, abs=0.01)
+    heads = [float(v[2]) for k, v in rows.items() if k.startswith('head ')]
+    assert all(h > 0 for h in heads)

@@ -11,7 +11,6 @@ for training, the split between teachers, student (forward + backward) and
 optimizer (measured separately, so the parts add up only approximately).
 """
 import argparse
-import copy
 import statistics
 import time
 
@@ -35,16 +34,6 @@ def parse_args():
                         help='device peak for MFU (default: H100 dense)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
-
-
-def random_weights(model_cfg):
-    """Drop every weight file of the model config (teachers, stem init)."""
-    cfg = copy.deepcopy(model_cfg)
-    for teacher in (cfg.get('teachers') or {}).values():
-        teacher.pop('checkpoint', None)
-        teacher.pop('pretrained', None)
-    cfg.backbone.stem.pop('init_cfg', None)
-    return cfg
 
 
 def synthetic_batch(model, batch: int, size, device):
@@ -105,11 +94,12 @@ def main():
     from mmengine.registry import init_default_scope
 
     from sak_mm.registry import MODELS
+    from sak_mm.utils import without_weight_files
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'sak_mm'))
-    model_cfg = random_weights(cfg.model)
+    model_cfg = without_weight_files(cfg.model)
     if args.mode == 'infer':
         model_cfg.build_teachers = False
     model = MODELS.build(model_cfg).to(args.device)

@@ -1,0 +1,111 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Parameters and forward FLOPs per component of a config's model.
+
+    python tools/analysis/get_flops.py configs/sak/sak_vitl_nyud.py [--shape 448 576]
+
+Builds the model with random weights (no file is read) and counts one
+image's forward pass with torch's FlopCounterMode, split into each teacher,
+the stem (TAS), the adapter paths (TSAP, with norms and aligners), the MoR
+neck and each task head. FLOPs count a multiply-add as 2.
+"""
+import argparse
+
+import torch
+from mmengine.config import Config, DictAction
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2,
+                        help='input H W (default: the stem\'s img_size)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def count(fn):
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        fn()
+    return {k: float(sum(v.values()))
+            for k, v in counter.get_flop_counts().items()}
+
+
+def subtree_flops(flops: dict, key: str) -> float:
+    """FLOPs of the module ``key``: its own count if it was called, else the
+    sum over its outermost descendants that were (a module whose children
+    are called one by one, like the stem's layers, has no count itself)."""
+    if key in flops:
+        return flops[key]
+    inside = [k for k in flops if k.startswith(key + '.')]
+    outer = [
+        k for k in inside
+        if not any(k.startswith(o + '.') for o in inside if o != k)
+    ]
+    return sum(flops[k] for k in outer)
+
+
+def component_table(model, shape) -> list:
+    """Rows ``(component, params (M), trainable (M), GFLOPs)``."""
+    x = torch.randn(1, 3, *shape)
+    rows = []
+    for name, teacher in model.teacher_models.items():
+        flops = count(lambda: teacher(x))['Global']
+        params = sum(p.numel() for p in teacher.parameters())
+        rows.append((f'teacher {name}', params, 0, flops))
+    model.eval()
+    flops = count(lambda: model(x, mode='tensor'))
+    root = type(model).__name__
+
+    def module_row(label, module, key):
+        params = sum(p.numel() for p in module.parameters())
+        trainable = sum(p.numel() for p in module.parameters()
+                        if p.requires_grad)
+        rows.append((label, params, trainable,
+                     subtree_flops(flops, f'{root}.{key}')))
+
+    backbone = model.backbone
+    if hasattr(backbone, 'stem'):
+        module_row('stem (TAS)', backbone.stem, 'backbone.stem')
+        tsap = [m for m in (backbone.adapters, backbone.out_norms,
+                            backbone.aligners) if m is not None]
+        params = sum(p.numel() for m in tsap for p in m.parameters())
+        tsap_flops = subtree_flops(flops, f'{root}.backbone') - \
+            subtree_flops(flops, f'{root}.backbone.stem')
+        rows.append(('adapter paths (TSAP)', params, params, tsap_flops))
+    else:
+        module_row('frozen teacher (probe)', backbone, 'backbone')
+    if model.neck is not None:
+        module_row('MoR neck', model.neck, 'neck')
+    for task, head in model.heads.items():
+        module_row(f'head {task}', head, f'heads.{task}')
+    rows.append(('student total', sum(r[1] for r in rows[len(
+        model.teacher_models):]), sum(r[2] for r in rows), flops['Global']))
+    return rows
+
+
+def main():
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    from sak_mm.registry import MODELS
+    from sak_mm.utils import without_weight_files
+    from sak_mm.visualization.plots import format_table
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    model = MODELS.build(without_weight_files(cfg.model))
+    stem = cfg.model.backbone.get('stem') or {}
+    shape = tuple(args.shape or stem.get('img_size') or (512, 512))
+    rows = component_table(model, shape)
+    table = [(name, f'{p / 1e6:.2f}', f'{t / 1e6:.2f}', f'{f / 1e9:.1f}')
+             for name, p, t, f in rows]
+    print(f'input {shape[0]}x{shape[1]}, one image, forward')
+    print(format_table(['component', 'params (M)', 'trainable (M)',
+                        'GFLOPs'], table))
+
+
+if __name__ == '__main__':
+    main()
