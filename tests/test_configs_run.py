@@ -41,7 +41,7 @@ def tiny_teacher(cfg):
     return cfg
 
 
-def shrink_loader(loader, roots, train):
+def shrink_loader(loader, roots):
     if loader is None:
         return None
     ds = loader.dataset
@@ -77,7 +77,7 @@ def shrink(cfg, roots, work_dir):
     model.data_preprocessor.pad_size = CROP
     for split in ('train', 'val', 'test'):
         key = f'{split}_dataloader'
-        cfg[key] = shrink_loader(cfg.get(key), roots, split == 'train')
+        cfg[key] = shrink_loader(cfg.get(key), roots)
     loop = cfg.train_cfg
     if loop.type == 'EpochBasedTrainLoop':
         loop.max_epochs = 1

@@ -19,15 +19,18 @@ ImageType = Union[str, np.ndarray]
 def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """Build the student of a config (no teacher is built or loaded) and load
-    a checkpoint strictly.
+               cfg_options: Optional[dict] = None,
+               with_teachers: bool = False) -> torch.nn.Module:
+    """Build the student of a config and load a checkpoint strictly.
 
     Args:
         config: Config file path or :class:`Config`.
         checkpoint: Trained checkpoint; None keeps the initial weights.
         device: Where to put the model.
         cfg_options: Overrides merged into the config.
+        with_teachers: Also build and load the teachers (analysis tools
+            that compare student and teachers); by default they are left
+            out, as inference does not need them.
 
     Returns:
         The model in eval mode, with the config as ``model.cfg``.
@@ -36,7 +39,7 @@ def init_model(config: Union[str, Config],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'sak_mm'))
-    cfg.model.build_teachers = False
+    cfg.model.build_teachers = with_teachers
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         enable_safe_checkpoints()

@@ -5,23 +5,21 @@ from typing import List, Sequence
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(**kwargs):
+    """A stand-alone matplotlib Figure (Agg canvas, no pyplot state): the
+    caller's backend and open figures are left alone."""
+    from matplotlib.figure import Figure
+    return Figure(**kwargs)
 
 
 def plot_router_weights(summary: dict, out_file: str) -> None:
     """Paper Fig. 4: per task, an experts x levels heat map of the mean gate
     scores with the values printed in the cells."""
-    plt = _pyplot()
     tasks = list(summary['tasks'])
     experts, levels = summary['experts'], summary['levels']
-    fig, axes = plt.subplots(
-        1, len(tasks), figsize=(0.4 + len(tasks) * (1.0 + 0.6 * len(levels)),
-                                1.0 + 0.5 * len(experts)),
-        squeeze=False)
+    fig = _figure(figsize=(0.4 + len(tasks) * (1.0 + 0.6 * len(levels)),
+                           1.0 + 0.5 * len(experts)))
+    axes = fig.subplots(1, len(tasks), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         mean = np.asarray(summary['tasks'][task]['mean'])
         ax.imshow(mean, vmin=0, vmax=1, cmap='Blues')
@@ -40,18 +38,17 @@ def plot_router_weights(summary: dict, out_file: str) -> None:
                  f'images)', fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file, dpi=150)
-    plt.close(fig)
 
 
 def plot_teacher_bias(study: dict, out_file: str) -> None:
     """Paper Fig. 1 (left): relative improvement of each model over the
     baseline per task, grouped bars, with mu, sigma and mu/sigma in the
     legend."""
-    plt = _pyplot()
     models: List[str] = list(study['models'])
     tasks: Sequence[str] = study['tasks']
     width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(1.5 + 1.1 * len(tasks), 3.2))
+    fig = _figure(figsize=(1.5 + 1.1 * len(tasks), 3.2))
+    ax = fig.subplots()
     for i, name in enumerate(models):
         entry = study['models'][name]
         gains = [entry['improvement'][t] for t in tasks]
@@ -67,7 +64,6 @@ def plot_teacher_bias(study: dict, out_file: str) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_file, dpi=150)
-    plt.close(fig)
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:

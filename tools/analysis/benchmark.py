@@ -36,7 +36,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def synthetic_batch(model, batch: int, size, device):
+def synthetic_batch(model, batch: int, size):
     """Random uint8 images and plausible labels for every head."""
     from mmengine.structures import PixelData
 
@@ -105,7 +105,7 @@ def main():
     model = MODELS.build(model_cfg).to(args.device)
     model.init_weights()
     size = tuple(cfg.model.backbone.stem.img_size)
-    batch = synthetic_batch(model, args.batch, size, args.device)
+    batch = synthetic_batch(model, args.batch, size)
     dtype = torch.bfloat16 if args.amp == 'bf16' else torch.float32
     autocast = dict(device_type=args.device.split(':')[0], dtype=dtype,
                     enabled=args.amp == 'bf16')

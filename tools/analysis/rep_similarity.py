@@ -10,7 +10,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.fileio import dump
 
 
@@ -30,25 +30,16 @@ def parse_args():
 def main():
     args = parse_args()
     import torch
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
     from mmengine.utils import ProgressBar
 
-    from sak_mm.engine import enable_safe_checkpoints
+    from sak_mm.apis import init_model
     from sak_mm.engine.hooks import RepSimilarityMeter
-    from sak_mm.registry import MODELS
     from sak_mm.visualization.plots import format_table
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
-    model = MODELS.build(cfg.model)
-    if args.checkpoint:
-        enable_safe_checkpoints()
-        load_checkpoint(model, args.checkpoint, map_location='cpu',
-                        strict=True)
-    model.to(args.device).eval()
+    model = init_model(args.config, args.checkpoint, args.device,
+                       args.cfg_options, with_teachers=True)
+    cfg = model.cfg
     loader_cfg = cfg.get(f'{args.split}_dataloader')
     if loader_cfg is None:
         raise ValueError(f'{args.config} has no {args.split}_dataloader; '

@@ -6,6 +6,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
+from PIL import Image
 
 from sak_mm.registry import TRANSFORMS
 from sak_mm.structures import IGNORE_INDEX, get_field
@@ -162,7 +163,6 @@ class RandomResizedCrop(BaseTransform):
         return (h - ch) // 2, (w - cw) // 2, ch, cw
 
     def transform(self, results: dict) -> dict:
-        from PIL import Image
         h, w = results['img'].shape[:2]
         top, left, ch, cw = self._box(h, w)
         crop = results['img'][top:top + ch, left:left + cw]

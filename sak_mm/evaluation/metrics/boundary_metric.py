@@ -25,8 +25,8 @@ class BoundaryMetric(BaseTaskMetric):
     dataset names one (``boundary_gt_file``, PASCAL-Context), else the
     thinned boundary label of the sample (NYUD-v2).
 
-    It is slow (BSDS matching): about 12 s per 425x560 image on one core
-    for a noisy prediction; ``num_workers`` spreads images over processes
+    It is slow (BSDS matching): 10-12 s per 425x560 image on one core
+    (measured on synthetic predictions); ``num_workers`` spreads images over processes
     (results do not depend on it).
 
     Args:
