@@ -1,8 +1,14 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 import copy
+import os
 
 import pytest
 import torch
+
+# Without a GPU the Triton kernels of sak_mm.ops run in Triton's interpreter
+# (read when the kernels are defined, so before sak_mm is imported).
+if not torch.cuda.is_available():
+    os.environ.setdefault('TRITON_INTERPRET', '1')
 from mmengine.registry import init_default_scope
 
 from sak_mm.datasets import make_demo_nyud

@@ -6,7 +6,9 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
+from torch.utils.checkpoint import checkpoint
 
+from sak_mm import ops
 from sak_mm.models.utils import evenly_spaced_levels
 from sak_mm.registry import MODELS
 
@@ -66,6 +68,14 @@ class TSAPBackbone(BaseModule):
             "path" is the TAS itself, so all teachers are distilled into the
             one shared representation through their aligners (the
             many-to-one student without biases of Table 2 / Table 3 row 1).
+        fused_kernels (bool): Run each block's adapters of all teachers as
+            one fused kernel (:func:`sak_mm.ops.multi_adapter`; Triton on
+            CUDA, the eager reference elsewhere). Same parameters and
+            checkpoints either way.
+        with_cp (bool): Activation checkpointing of the stem's blocks while
+            training: their activations are recomputed in the backward
+            pass instead of being stored (less memory, ~1/3 more stem
+            compute).
         init_cfg (dict, optional): mmengine init config of the whole module.
     """
 
@@ -76,8 +86,12 @@ class TSAPBackbone(BaseModule):
                  out_indices: Optional[Sequence[int]] = None,
                  aligner_dims: Optional[Dict[str, int]] = None,
                  adapter_paths: bool = True,
+                 fused_kernels: bool = False,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
+        self.fused_kernels = fused_kernels
+        self.with_cp = with_cp
         self.stem = MODELS.build(stem)
         if getattr(self.stem, 'final_norm', False):
             raise ValueError('the TSAP stem must be built with '
@@ -157,24 +171,51 @@ class TSAPBackbone(BaseModule):
         x = stem.drop_after_pos(x)
         return stem.pre_norm(x), hw
 
+    def _stacked_adapter_params(self, index: int):
+        """Adapter ``index`` of every path as stacked tensors, the layout of
+        :func:`sak_mm.ops.multi_adapter`."""
+        adapters = [path[index] for path in self.adapters.values()]
+        return (torch.stack([a.down.weight for a in adapters]),
+                torch.stack([a.down.bias for a in adapters]),
+                torch.stack([a.up.weight for a in adapters]),
+                torch.stack([a.up.bias for a in adapters]),
+                torch.cat([a.scale for a in adapters]))
+
+    def _adapt(self, index: int, z: torch.Tensor, residual):
+        """``R^i = a^i_index(R^i + Z)`` (``a^i_0(Z)`` without ``residual``)
+        for every path; returns a list (eager) or an ``(N, B, n, d)``
+        tensor (fused), both indexed by path."""
+        if self.fused_kernels:
+            return ops.multi_adapter(z, residual,
+                                     *self._stacked_adapter_params(index))
+        return [
+            path[index](z if residual is None else residual[j] + z)
+            for j, path in enumerate(self.adapters.values())
+        ]
+
+    def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and self.training and z.requires_grad:
+            return checkpoint(layer, z, use_reentrant=False)
+        return layer(z)
+
     def forward(self, x: torch.Tensor) -> dict:
         """Return ``dict(tas=[4 x (B, d, h, w)], tsap={teacher: [4 x ...]})``.
         """
         z, hw = self._embed(x)
         n = self.num_extra_tokens
         paths = list(self.adapters)
-        residual = {t: self.adapters[t][0](z) for t in paths}
+        residual = self._adapt(0, z, None) if paths else None
         tas: List[torch.Tensor] = []
         tsap: Dict[str, List[torch.Tensor]] = {t: [] for t in paths}
         for i, layer in enumerate(self.stem.layers):
-            z = layer(z)
-            for t in paths:
-                residual[t] = self.adapters[t][i + 1](residual[t] + z)
+            z = self._block(layer, z)
+            if paths:
+                residual = self._adapt(i + 1, z, residual)
             if i in self.out_indices:
                 level = self.out_indices.index(i)
                 tas.append(_tokens_to_map(z[:, n:], hw))
-                for t in paths:
-                    normed = self.out_norms[t][level](residual[t][:, n:])
+                for j, t in enumerate(paths):
+                    normed = self.out_norms[t][level](residual[j][:, n:])
                     tsap[t].append(_tokens_to_map(normed, hw))
             if i == self.out_indices[-1]:
                 break

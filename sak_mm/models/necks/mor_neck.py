@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sak_mm import ops
 from sak_mm.registry import MODELS
 
 
@@ -67,6 +68,9 @@ class MoRNeck(nn.Module):
         num_levels (int): Number of levels (4).
         noisy_gating (bool): See :class:`MoRRouter`.
         mode (str): ``'mor'`` (routers) or ``'sum'``.
+        fused_kernels (bool): Mix all tasks of a level in one pass over the
+            experts (:func:`sak_mm.ops.mor_mix`; Triton on CUDA, the eager
+            reference elsewhere) instead of once per task.
     """
 
     def __init__(self,
@@ -75,8 +79,10 @@ class MoRNeck(nn.Module):
                  in_channels: int,
                  num_levels: int = 4,
                  noisy_gating: bool = True,
-                 mode: str = 'mor'):
+                 mode: str = 'mor',
+                 fused_kernels: bool = False):
         super().__init__()
+        self.fused_kernels = fused_kernels
         if mode not in ('mor', 'sum'):
             raise ValueError(f"MoRNeck mode must be 'mor' or 'sum', got "
                              f'{mode!r}')
@@ -115,13 +121,30 @@ class MoRNeck(nn.Module):
 
         gates = {t: [] for t in self.tasks}
         for level, z in enumerate(tas):
-            experts = torch.stack(
-                [z] + [tsap[t][level] for t in self.teachers], dim=1)
             tokens = z.flatten(2).transpose(1, 2)
-            for task in self.tasks:
-                g = self.routers[f'{task}_{level}'](tokens)
-                feats[task].append(
-                    (experts * g.to(experts.dtype)[:, :, None, None, None]
-                     ).sum(dim=1))
+            level_gates = [
+                self.routers[f'{task}_{level}'](tokens) for task in self.tasks
+            ]
+            maps = [tsap[t][level] for t in self.teachers]
+            if self.fused_kernels:
+                mixed = self._mix_fused(z, tokens, maps, level_gates)
+            else:
+                experts = torch.stack([z] + maps, dim=1)
+                mixed = [(experts * g.to(experts.dtype)[:, :, None, None,
+                                                         None]).sum(dim=1)
+                         for g in level_gates]
+            for task, g, m in zip(self.tasks, level_gates, mixed):
+                feats[task].append(m)
                 gates[task].append(g)
         return feats, {t: torch.stack(g, dim=1) for t, g in gates.items()}
+
+    @staticmethod
+    def _mix_fused(z: torch.Tensor, tokens: torch.Tensor,
+                   maps: List[torch.Tensor],
+                   level_gates: List[torch.Tensor]) -> List[torch.Tensor]:
+        """All tasks' mixtures of one level with :func:`sak_mm.ops.mor_mix`,
+        in token layout (the backbone's maps are views of token tensors)."""
+        b, d, h, w = z.shape
+        tsap = torch.stack([m.flatten(2).transpose(1, 2) for m in maps])
+        mixed = ops.mor_mix(tokens, tsap, torch.stack(level_gates, dim=1))
+        return [m.transpose(1, 2).reshape(b, d, h, w) for m in mixed]

@@ -1,0 +1,54 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""When the Triton kernels run, and the numeric conventions they share."""
+import os
+
+import torch
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # CPU-only installs without triton: reference path only
+    triton = None
+    tl = None
+
+HAS_TRITON = triton is not None
+
+
+def interpreting() -> bool:
+    """Triton's CPU interpreter is on (``TRITON_INTERPRET=1``)."""
+    return os.environ.get('TRITON_INTERPRET', '0') == '1'
+
+
+def triton_usable(*tensors: torch.Tensor) -> bool:
+    """True if the kernels can take these tensors: all on a CUDA device, or
+    all on the CPU with the interpreter on (tests)."""
+    if not HAS_TRITON:
+        return False
+    if interpreting():
+        return all(t.device.type == 'cpu' for t in tensors)
+    return all(t.is_cuda for t in tensors)
+
+
+def matmul_dtype(x: torch.Tensor, *weights: torch.Tensor) -> torch.dtype:
+    """The dtype eager PyTorch would multiply in: the autocast dtype inside
+    an autocast region, else the promoted dtype of the operands."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    dtype = x.dtype
+    for w in weights:
+        dtype = torch.promote_types(dtype, w.dtype)
+    return dtype
+
+
+def to_tl_dtype(dtype: torch.dtype):
+    return {
+        torch.float32: tl.float32,
+        torch.bfloat16: tl.bfloat16,
+        torch.float16: tl.float16
+    }[dtype]
+
+
+def check_float(name: str, t: torch.Tensor) -> None:
+    if t.dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise TypeError(f'{name} must be float32, bfloat16 or float16, got '
+                        f'{t.dtype}')

@@ -1,0 +1,292 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""One TSAP step for all N teachers in one kernel launch (paper eq. (2)-(3)).
+
+.. code:: text
+
+    x_i  = R_i + Z                      (x_i = Z for the first adapter)
+    R'_i = x_i + s_i * (GELU(x_i W_d,i^T + b_d,i) W_u,i^T + b_u,i)
+
+Shapes: ``Z (B, n, D)``, ``R (N, B, n, D)`` or None, ``W_d (N, r, D)``,
+``b_d (N, r)``, ``W_u (N, D, r)``, ``b_u (N, D)``, ``s (N,)`` or ``(N, 1)``
+-> ``R' (N, B, n, D)``. Weights use ``nn.Linear``'s ``(out, in)`` layout.
+
+The Triton forward keeps the ``(rows, r)`` bottleneck in registers: it
+reads ``Z`` and ``R`` and writes ``R'`` once, with no intermediate tensor
+but the pre-activation it saves for the backward pass. The backward pass
+recomputes ``x`` and runs five batched GEMMs (one launch each for all
+teachers). Numerics follow eager PyTorch under autocast: the GEMMs run in
+the autocast dtype (bf16) with fp32 accumulation, their outputs are rounded
+to it, and the residual stream keeps its own dtype.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from ._triton import (HAS_TRITON, check_float, interpreting, matmul_dtype,
+                      triton, triton_usable)
+
+if HAS_TRITON:
+    from ._triton import tl
+
+    @triton.jit
+    def _mma(a, b, acc, GEMM: tl.constexpr, EMULATE: tl.constexpr):
+        """``acc + a @ b`` with operands rounded to the GEMM dtype (code
+        0 fp32 / 1 bf16 / 2 fp16). EMULATE multiplies the rounded values in
+        fp32 -- exactly the same products -- for the interpreter, whose
+        bf16 ``tl.dot`` is wrong (triton 3.8)."""
+        if GEMM == 0:
+            return tl.dot(a, b, acc, input_precision='ieee')
+        elif GEMM == 1:
+            if EMULATE:
+                return tl.dot(
+                    a.to(tl.bfloat16).to(tl.float32),
+                    b.to(tl.bfloat16).to(tl.float32),
+                    acc,
+                    input_precision='ieee')
+            return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16), acc)
+        else:
+            return tl.dot(a.to(tl.float16), b.to(tl.float16), acc)
+
+    @triton.jit
+    def _round(x, GEMM: tl.constexpr):
+        """Round fp32 values to the GEMM dtype (what eager's GEMM outputs
+        are), staying in fp32."""
+        if GEMM == 1:
+            return x.to(tl.bfloat16).to(tl.float32)
+        elif GEMM == 2:
+            return x.to(tl.float16).to(tl.float32)
+        return x
+
+    @triton.jit
+    def _adapter_fwd_kernel(z_ptr, r_ptr, wd_ptr, bd_ptr, wu_ptr, bu_ptr,
+                            s_ptr, out_ptr, h_ptr, M, D, R,
+                            HAS_RES: tl.constexpr, SAVE_H: tl.constexpr,
+                            GEMM: tl.constexpr, EMULATE: tl.constexpr,
+                            BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr,
+                            BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr):
+        pid_m = tl.program_id(0)
+        t = tl.program_id(1)  # teacher
+        rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+        row_ok = rows < M
+        rr = tl.arange(0, BLOCK_R)
+        r_ok = rr < R
+        res_base = r_ptr + t.to(tl.int64) * M * D
+        out_base = out_ptr + t.to(tl.int64) * M * D
+
+        # h = x W_d^T + b_d, x = z + R, accumulated over D in fp32
+        acc = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)
+        for k0 in range(0, D, BLOCK_K):
+            kk = k0 + tl.arange(0, BLOCK_K)
+            k_ok = kk < D
+            offs = rows[:, None].to(tl.int64) * D + kk[None, :]
+            mask = row_ok[:, None] & k_ok[None, :]
+            x = tl.load(z_ptr + offs, mask=mask, other=0.).to(tl.float32)
+            if HAS_RES:
+                x += tl.load(res_base + offs, mask=mask,
+                             other=0.).to(tl.float32)
+            w = tl.load(
+                wd_ptr + t * R * D + rr[None, :] * D + kk[:, None],
+                mask=r_ok[None, :] & k_ok[:, None],
+                other=0.).to(tl.float32)
+            acc = _mma(x, w, acc, GEMM, EMULATE)
+        bd = tl.load(bd_ptr + t * R + rr, mask=r_ok, other=0.)
+        h = _round(acc + bd.to(tl.float32)[None, :], GEMM)
+        if SAVE_H:
+            tl.store(
+                h_ptr + t.to(tl.int64) * M * R + rows[:, None].to(tl.int64) *
+                R + rr[None, :],
+                h.to(h_ptr.dtype.element_ty),
+                mask=row_ok[:, None] & r_ok[None, :])
+        # exact (erf) GELU, rounded like eager's activation output
+        a = _round(0.5 * h * (1.0 + tl.erf(h * 0.7071067811865476)), GEMM)
+        s = tl.load(s_ptr + t).to(tl.float32)
+
+        # R' = x + s * (a W_u^T + b_u), one BLOCK_N slice of D at a time
+        for n0 in range(0, D, BLOCK_N):
+            nn = n0 + tl.arange(0, BLOCK_N)
+            n_ok = nn < D
+            wu = tl.load(
+                wu_ptr + t * D * R + nn[None, :] * R + rr[:, None],
+                mask=n_ok[None, :] & r_ok[:, None],
+                other=0.).to(tl.float32)
+            u = _mma(a, wu,
+                     tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32), GEMM,
+                     EMULATE)
+            bu = tl.load(bu_ptr + t * D + nn, mask=n_ok, other=0.)
+            u = _round(u + bu.to(tl.float32)[None, :], GEMM)
+            offs = rows[:, None].to(tl.int64) * D + nn[None, :]
+            mask = row_ok[:, None] & n_ok[None, :]
+            x = tl.load(z_ptr + offs, mask=mask, other=0.).to(tl.float32)
+            if HAS_RES:
+                x += tl.load(res_base + offs, mask=mask,
+                             other=0.).to(tl.float32)
+            tl.store(out_base + offs,
+                     (x + s * u).to(out_ptr.dtype.element_ty),
+                     mask=mask)
+
+
+_GEMM_CODE = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
+
+
+def _block_sizes(M: int, D: int, R: int) -> dict:
+    """Tile sizes: the whole bottleneck ``r`` per program (power of two,
+    >= 16 for ``tl.dot``); rows and D slices sized for an H100."""
+    block_r = max(16, triton.next_power_of_2(R))
+    block_m = 64 if block_r <= 256 else 32
+    cap = max(16, triton.next_power_of_2(D))
+    return dict(
+        BLOCK_M=min(block_m, max(16, triton.next_power_of_2(M))),
+        BLOCK_K=min(64, cap),
+        BLOCK_R=block_r,
+        BLOCK_N=min(64, cap))
+
+
+def _forward(z, residual, wd, bd, wu, bu, scale, save_h: bool):
+    n_teachers, r, d = wd.shape
+    m = z.numel() // d
+    gemm_dtype = matmul_dtype(z, wd)
+    out_dtype = torch.promote_types(z.dtype, scale.dtype)
+    out_dtype = torch.promote_types(out_dtype, gemm_dtype)
+    if residual is not None:
+        out_dtype = torch.promote_types(out_dtype, residual.dtype)
+    out = torch.empty((n_teachers, ) + tuple(z.shape), dtype=out_dtype,
+                      device=z.device)
+    h = torch.empty((n_teachers, m, r), dtype=gemm_dtype,
+                    device=z.device) if save_h else out
+    blocks = _block_sizes(m, d, r)
+    grid = (triton.cdiv(m, blocks['BLOCK_M']), n_teachers)
+    _adapter_fwd_kernel[grid](
+        z, residual if residual is not None else z, wd, bd, wu, bu, scale,
+        out, h, m, d, r,
+        HAS_RES=residual is not None,
+        SAVE_H=save_h,
+        GEMM=_GEMM_CODE[gemm_dtype],
+        EMULATE=interpreting() and gemm_dtype != torch.float32,
+        num_warps=8 if blocks['BLOCK_R'] >= 256 else 4,
+        **blocks)
+    return out, (h if save_h else None), gemm_dtype
+
+
+def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
+    """d GELU(h) / dh for the exact (erf) GELU, in fp32."""
+    cdf = 0.5 * (1.0 + torch.erf(h * 0.7071067811865476))
+    pdf = torch.exp(-0.5 * h * h) * 0.3989422804014327
+    return cdf + h * pdf
+
+
+class _MultiAdapterFunction(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx, z, residual, wd, bd, wu, bu, scale):
+        save = any(ctx.needs_input_grad)
+        out, h, gemm_dtype = _forward(z, residual, wd, bd, wu, bu, scale,
+                                      save)
+        ctx.gemm_dtype = gemm_dtype
+        if save:
+            ctx.save_for_backward(z, residual, wd, bd, wu, bu, scale, h)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        z, residual, wd, bd, wu, bu, scale, h = ctx.saved_tensors
+        n_teachers, r, d = wd.shape
+        m = z.numel() // d
+        cd = ctx.gemm_dtype
+        with torch.autocast(z.device.type, enabled=False):
+            g = grad_out.reshape(n_teachers, m, d).float()
+            x = z.reshape(1, m, d)
+            if residual is not None:
+                x = x + residual.reshape(n_teachers, m, d)
+            else:
+                x = x.expand(n_teachers, m, d)
+            hf = h.float()
+            a = F.gelu(hf).to(cd)
+            s = scale.float().reshape(n_teachers, 1, 1)
+            g_wu = torch.bmm(g.to(cd), wu.to(cd)).float()  # (N, m, r)
+            col_g = g.sum(1)  # (N, d)
+            d_scale = (g_wu * a.float()).sum((1, 2)) + \
+                (col_g * bu.float()).sum(1)
+            d_wu = torch.bmm(g.to(cd).transpose(1, 2), a).float() * s
+            d_bu = col_g * s.reshape(n_teachers, 1)
+            dh = g_wu * s * _gelu_grad(hf)
+            d_bd = dh.sum(1)
+            dh = dh.to(cd)
+            d_wd = torch.bmm(dh.transpose(1, 2), x.to(cd)).float()
+            dx = g + torch.bmm(dh, wd.to(cd)).float()
+        d_res = None
+        if residual is not None and ctx.needs_input_grad[1]:
+            d_res = dx.to(residual.dtype).reshape(residual.shape)
+        d_z = dx.sum(0).to(z.dtype).reshape(z.shape) \
+            if ctx.needs_input_grad[0] else None
+        return (d_z, d_res, d_wd.to(wd.dtype), d_bd.to(bd.dtype),
+                d_wu.to(wu.dtype), d_bu.to(bu.dtype),
+                d_scale.to(scale.dtype).reshape(scale.shape))
+
+
+def _check(z, residual, wd, bd, wu, bu, scale):
+    if wd.dim() != 3:
+        raise ValueError(f'down weights must be (N, r, D), got '
+                         f'{tuple(wd.shape)}')
+    n_teachers, r, d = wd.shape
+    expected = dict(bd=(n_teachers, r), wu=(n_teachers, d, r),
+                    bu=(n_teachers, d))
+    for name, t in (('bd', bd), ('wu', wu), ('bu', bu)):
+        if tuple(t.shape) != expected[name]:
+            raise ValueError(f'{name} must have shape {expected[name]}, got '
+                             f'{tuple(t.shape)}')
+    if scale.numel() != n_teachers:
+        raise ValueError(f'scale needs one value per teacher ({n_teachers}), '
+                         f'got shape {tuple(scale.shape)}')
+    if z.shape[-1] != d:
+        raise ValueError(f'z has width {z.shape[-1]}, the adapters {d}')
+    if residual is not None and tuple(residual.shape) != (n_teachers, ) + \
+            tuple(z.shape):
+        raise ValueError(f'residual must have shape (N, *z.shape) = '
+                         f'{(n_teachers, ) + tuple(z.shape)}, got '
+                         f'{tuple(residual.shape)}')
+    for name, t in (('z', z), ('residual', residual), ('down weight', wd)):
+        if t is not None:
+            check_float(name, t)
+
+
+def multi_adapter_reference(z: torch.Tensor, residual: Optional[torch.Tensor],
+                            wd: torch.Tensor, bd: torch.Tensor,
+                            wu: torch.Tensor, bu: torch.Tensor,
+                            scale: torch.Tensor) -> torch.Tensor:
+    """Eager PyTorch, op for op what :class:`~sak_mm.models.backbones.tsap.
+    Adapter` computes, for every teacher."""
+    _check(z, residual, wd, bd, wu, bu, scale)
+    outs = []
+    for i in range(wd.shape[0]):
+        x = z if residual is None else residual[i] + z
+        up = F.linear(F.gelu(F.linear(x, wd[i], bd[i])), wu[i], bu[i])
+        outs.append(x + scale.reshape(-1)[i:i + 1] * up)
+    return torch.stack(outs)
+
+
+def multi_adapter_triton(z: torch.Tensor, residual: Optional[torch.Tensor],
+                         wd: torch.Tensor, bd: torch.Tensor, wu: torch.Tensor,
+                         bu: torch.Tensor,
+                         scale: torch.Tensor) -> torch.Tensor:
+    """The fused Triton kernel (differentiable); see the module docstring."""
+    if not HAS_TRITON:
+        raise RuntimeError('multi_adapter_triton needs triton installed')
+    _check(z, residual, wd, bd, wu, bu, scale)
+    return _MultiAdapterFunction.apply(
+        z.contiguous(), None if residual is None else residual.contiguous(),
+        wd.contiguous(), bd.contiguous(), wu.contiguous(), bu.contiguous(),
+        scale.contiguous())
+
+
+def multi_adapter(z: torch.Tensor, residual: Optional[torch.Tensor],
+                  wd: torch.Tensor, bd: torch.Tensor, wu: torch.Tensor,
+                  bu: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The Triton kernel where it can run (CUDA, or the interpreter), the
+    reference otherwise."""
+    tensors = [z, wd, bd, wu, bu, scale]
+    if residual is not None:
+        tensors.append(residual)
+    if triton_usable(*tensors):
+        return multi_adapter_triton(z, residual, wd, bd, wu, bu, scale)
+    return multi_adapter_reference(z, residual, wd, bd, wu, bu, scale)

@@ -1,0 +1,96 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""The speed switches change how the student is computed, never what: the
+fused kernels, activation checkpointing and the fast predict path give the
+eager model's losses, gradients and predictions (fp32, on the CPU through
+Triton's interpreter; on CUDA with the compiled kernels)."""
+import copy
+
+import pytest
+import torch
+
+from sak_mm import ops
+from sak_mm.registry import MODELS
+from tests.conftest import tiny_sak_cfg
+from tests.test_models.test_distiller import make_batch
+
+pytestmark = pytest.mark.skipif(
+    not ops.HAS_TRITON, reason='triton is not installed')
+
+
+def fused_cfg(**overrides):
+    cfg = tiny_sak_cfg(**overrides)
+    cfg['backbone'] = dict(cfg['backbone'], fused_kernels=True)
+    cfg['neck'] = dict(cfg['neck'], fused_kernels=True)
+    return cfg
+
+
+def loss_and_grads(model, data, seed=0):
+    model.train()
+    torch.manual_seed(seed)  # the routers' gating noise
+    losses = model(**data, mode='loss')
+    total = sum(losses.values())
+    model.zero_grad()
+    total.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()
+             if p.grad is not None}
+    return losses, grads
+
+
+def assert_same_training_step(model_a, model_b):
+    data = model_a.data_preprocessor(make_batch(), True)
+    losses_a, grads_a = loss_and_grads(model_a, data)
+    losses_b, grads_b = loss_and_grads(model_b, data)
+    assert losses_a.keys() == losses_b.keys()
+    for key in losses_a:
+        torch.testing.assert_close(losses_b[key], losses_a[key],
+                                   rtol=1e-5, atol=1e-6, msg=key)
+    assert grads_a.keys() == grads_b.keys()
+    assert any(n.startswith('backbone.adapters.') for n in grads_a)
+    assert any(n.startswith('neck.routers.') for n in grads_a)
+    for name in grads_a:
+        torch.testing.assert_close(grads_b[name], grads_a[name], rtol=1e-4,
+                                   atol=1e-6, msg=name)
+
+
+def test_fused_kernels_give_the_eager_training_step():
+    eager = MODELS.build(tiny_sak_cfg())
+    fused = MODELS.build(fused_cfg())
+    fused.load_state_dict(eager.state_dict())  # same parameters and keys
+    fused.teacher_models = eager.teacher_models
+    assert_same_training_step(eager, fused)
+
+
+def test_fused_kernels_give_the_eager_predictions():
+    eager = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
+    fused = MODELS.build(fused_cfg(build_teachers=False)).eval()
+    fused.load_state_dict(eager.state_dict())
+    data = eager.data_preprocessor(make_batch(), False)
+    with torch.no_grad():
+        out_a = eager(data['inputs'], mode='tensor')
+        out_b = fused(data['inputs'], mode='tensor')
+        preds = fused(**copy.deepcopy(data), mode='predict')
+    for task in out_a:
+        torch.testing.assert_close(out_b[task], out_a[task], rtol=1e-5,
+                                   atol=1e-5)
+    assert preds[0].gate_scores['semseg'].shape == (4, 4)
+
+
+def test_activation_checkpointing_keeps_the_gradients():
+    eager = MODELS.build(tiny_sak_cfg())
+    cfg = tiny_sak_cfg()
+    cfg['backbone'] = dict(cfg['backbone'], with_cp=True)
+    ckpt = MODELS.build(cfg)
+    ckpt.load_state_dict(eager.state_dict())
+    ckpt.teacher_models = eager.teacher_models
+    calls = []
+    block = ckpt.backbone.stem.layers[0]
+    block_forward = block.forward  # (forward hooks don't see recomputation)
+
+    def counting_forward(*args, **kwargs):
+        calls.append(1)
+        return block_forward(*args, **kwargs)
+
+    block.forward = counting_forward
+    assert_same_training_step(eager, ckpt)
+    # block 0 ran in the forward pass and again (recomputed) in backward
+    assert len(calls) == 2
