@@ -2,9 +2,12 @@
 """The shipped configs parse and say what the paper says."""
 import glob
 import os.path as osp
+from unittest import mock
 
 import pytest
 from mmengine.config import Config
+
+from sak_mm.utils import set_precision
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -28,6 +31,8 @@ def test_stage2_nyud_configs_follow_the_paper(name):
     assert opt.optimizer.type == 'AdamW' and opt.optimizer.lr == 2e-5
     assert opt.optimizer.weight_decay == 1e-6
     assert opt.clip_grad.max_norm == 10
+    assert opt.type == 'AmpOptimWrapper' and opt.dtype == 'bfloat16'
+    assert cfg.model.backbone.fused_kernels and cfg.model.neck.fused_kernels
     assert cfg.param_scheduler[0].type == 'PolyLR'
     assert cfg.param_scheduler[0].power == 0.9
     assert cfg.train_cfg.max_iters == 40000
@@ -116,3 +121,28 @@ def test_pascal_configs_follow_the_paper(name):
     metrics = cfg.val_evaluator.task_metrics
     assert metrics.human_parts.num_classes == 7
     assert metrics.sal.type == 'SaliencyMetric'
+
+
+def test_precision_switch_of_tools_train():
+    """`--amp fp32` turns the GPU configs' bf16 AMP off (the reference
+    math); `--amp bf16` turns it on for the fp32 demo."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    argv = ['train.py', osp.join(ROOT, 'configs/sak/sak_vitl_nyud.py'),
+            '--amp', 'fp32']
+    with mock.patch('sys.argv', argv):
+        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'dtype' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.clip_grad.max_norm == 10
+    argv = ['train.py', osp.join(ROOT, 'configs/demo/sak_tiny_demo.py'),
+            '--amp', 'bf16']
+    with mock.patch('sys.argv', argv):
+        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    with pytest.raises(ValueError, match="precision must be"):
+        set_precision(cfg, 'int8')

@@ -8,10 +8,12 @@ import importlib.util
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from sak_mm.datasets import make_demo_nyud
+from sak_mm.utils import set_precision
 from tests.test_datasets.pascal_fixture import make_pascal
 
 HAS_BOUNDARY = importlib.util.find_spec('pyEdgeEval') is not None
@@ -94,6 +96,8 @@ def shrink(cfg, roots, work_dir):
                     metrics[name].num_workers = 0
                 else:
                     metrics.pop(name)
+    if not torch.cuda.is_available():  # AmpOptimWrapper needs a GPU
+        set_precision(cfg, 'fp32')
     cfg.load_from = None
     cfg.work_dir = work_dir
     cfg.visualizer.name = work_dir

@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from sak_mm.engine import enable_safe_checkpoints
-from sak_mm.utils import apply_runtime_switches
+from sak_mm.utils import apply_runtime_switches, set_precision
 
 
 def parse_args():
@@ -24,8 +24,13 @@ def parse_args():
         'the latest checkpoint in the work dir')
     parser.add_argument(
         '--amp',
-        action='store_true',
-        help='enable automatic mixed precision (bf16 where supported)')
+        nargs='?',
+        const='auto',
+        choices=['auto', 'bf16', 'fp16', 'fp32'],
+        help='training precision: the GPU configs train in bf16 AMP; '
+        '"--amp fp32" trains in full precision (the reference math), bare '
+        '"--amp" turns AMP on for a config without it (bf16 where '
+        'supported, else fp16)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -52,12 +57,8 @@ def merge_args(cfg: Config, args) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
-        import torch
-        dtype = 'bfloat16' if torch.cuda.is_available() and \
-            torch.cuda.is_bf16_supported() else 'float16'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('dtype', dtype)
+    if args.amp is not None:
+        set_precision(cfg, args.amp)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

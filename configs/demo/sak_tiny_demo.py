@@ -77,7 +77,13 @@ test_evaluator = dict(
     reference=None)
 
 max_iters = 600
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
+# the demo runs anywhere, CPU included: full precision (the real configs
+# train in bf16 AMP)
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
          by_epoch=False)

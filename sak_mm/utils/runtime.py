@@ -2,6 +2,8 @@
 """Config switches the tools apply before building a Runner."""
 from mmengine.config import Config
 
+AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+
 
 def apply_runtime_switches(cfg: Config) -> Config:
     """Honour the ``tensorboard`` switch of ``default_runtime.py``: add
@@ -12,4 +14,27 @@ def apply_runtime_switches(cfg: Config) -> Config:
         if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
             backends.append(dict(type='TensorboardVisBackend'))
         cfg.visualizer.vis_backends = backends
+    return cfg
+
+
+def set_precision(cfg: Config, precision: str) -> Config:
+    """Switch the config's optim wrapper to mixed precision (``'bf16'``,
+    ``'fp16'``: mmengine's ``AmpOptimWrapper``) or to full fp32
+    (``'fp32'``: plain ``OptimWrapper``, dropping the AMP-only keys).
+    ``'auto'`` is bf16 where the GPU supports it, else fp16."""
+    if precision == 'auto':
+        import torch
+        precision = 'bf16' if torch.cuda.is_available() and \
+            torch.cuda.is_bf16_supported() else 'fp16'
+    if precision not in ('fp32', *AMP_DTYPES):
+        raise ValueError(f"precision must be 'bf16', 'fp16', 'fp32' or "
+                         f"'auto', got {precision!r}")
+    wrapper = cfg.optim_wrapper
+    if precision == 'fp32':
+        wrapper.type = 'OptimWrapper'
+        for key in ('dtype', 'loss_scale'):
+            wrapper.pop(key, None)
+    else:
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.dtype = AMP_DTYPES[precision]
     return cfg

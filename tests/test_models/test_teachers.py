@@ -4,6 +4,7 @@ written to temp files in each family's release format and loaded back
 through the real loading path."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
 from sak_mm.models.teachers import TeacherWeightsError
@@ -231,3 +232,33 @@ def test_sam_teacher_fused_and_plain_paths_agree():
     _, x = imagenet_normalised()
     for a, b in zip(fused(x), plain(x)):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_teachers_run_in_the_autocast_dtype_without_autograd():
+    """Under AMP the frozen weights are converted to bf16 once; features
+    stay close to fp32 ones, are ordinary tensors (a loss may save them)
+    and the teacher refuses a later fp32 call instead of running with
+    rounded weights."""
+    from sak_mm.registry import MODELS
+    from tests.conftest import tiny_teachers
+    x = torch.randn(2, 3, 48, 64)
+    for name, cfg in tiny_teachers().items():
+        teacher = MODELS.build(cfg)
+        ref = teacher(x)
+        assert all(not f.requires_grad and not f.is_inference() for f in ref)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            feats = teacher(x)
+        assert next(teacher.parameters()).dtype == torch.bfloat16, name
+        for f, r in zip(feats, ref):
+            assert not f.is_inference()
+            cos = F.cosine_similarity(f.float().flatten(1), r.flatten(1))
+            assert cos.min() > 0.99, (name, cos)
+        student = torch.zeros_like(feats[0], dtype=torch.float32,
+                                   requires_grad=True)
+        (student * feats[0]).sum().backward()  # saved for backward: fine
+        with pytest.raises(RuntimeError, match='converted to torch.bfloat16'):
+            teacher(x)
+        kept = MODELS.build(dict(cfg, autocast_weights=False))
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            kept(x)
+        assert next(kept.parameters()).dtype == torch.float32

@@ -94,3 +94,45 @@ def test_activation_checkpointing_keeps_the_gradients():
     assert_same_training_step(eager, ckpt)
     # block 0 ran in the forward pass and again (recomputed) in backward
     assert len(calls) == 2
+
+
+# inductor on a GPU; on the CPU the tracing backends only (inductor's C++
+# build would take minutes): they run dynamo and AOTAutograd on our code.
+CUDA = torch.cuda.is_available()
+TRAIN_BACKEND = dict() if CUDA else dict(backend='aot_eager')
+PREDICT_BACKEND = dict(mode='reduce-overhead') if CUDA else dict(
+    backend='eager')
+
+
+def test_compiled_model_gives_the_eager_training_step_and_predictions():
+    torch._dynamo.reset()
+    device = 'cuda' if CUDA else 'cpu'
+    cfg = fused_cfg() if CUDA else tiny_sak_cfg()
+    eager = MODELS.build(cfg).to(device)
+    compiled = MODELS.build(dict(cfg, compile=dict(
+        teachers=TRAIN_BACKEND, student=TRAIN_BACKEND,
+        predict=PREDICT_BACKEND))).to(device)
+    compiled.load_state_dict(eager.state_dict())
+    for name, teacher in eager.teacher_models.items():
+        compiled.teacher_models[name].load_state_dict(teacher.state_dict())
+    assert set(compiled.state_dict()) == set(eager.state_dict())
+    assert_same_training_step(eager, compiled)
+
+    data = eager.data_preprocessor(make_batch(), False)
+    eager.eval()
+    compiled.eval()
+    with torch.no_grad():
+        expected = eager(**copy.deepcopy(data), mode='predict')
+        for _ in range(3):  # CUDA graphs: warm-up, record, replay
+            got = compiled(**copy.deepcopy(data), mode='predict')
+    for a, b in zip(got, expected):
+        for task in ('semseg', 'depth', 'normals', 'edge'):
+            torch.testing.assert_close(a.pred.get(task), b.pred.get(task),
+                                       rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(a.gate_scores['depth'],
+                                   b.gate_scores['depth'])
+
+
+def test_compile_rejects_unknown_targets():
+    with pytest.raises(KeyError, match="unknown targets \\['heads'\\]"):
+        MODELS.build(tiny_sak_cfg(compile=dict(heads=True)))

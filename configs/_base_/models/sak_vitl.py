@@ -17,7 +17,12 @@ model = dict(
             final_norm=False,
             out_type='raw',
             drop_path_rate=0.0),
-        down_ratio=4),
+        down_ratio=4,
+        # all teachers' adapters of a block in one Triton kernel on CUDA
+        # (sak_mm.ops; eager PyTorch elsewhere); with_cp=True trades stem
+        # compute for activation memory
+        fused_kernels=True,
+        with_cp=False),
     teachers=dict(
         dinov2=dict(
             type='DINOv2Teacher',
@@ -33,7 +38,8 @@ model = dict(
             arch='vit_l',
             checkpoint='checkpoints/teachers/sam_vit_l_0b3195.pth'),
     ),
-    neck=dict(type='MoRNeck', noisy_gating=True, mode='mor'),
+    neck=dict(
+        type='MoRNeck', noisy_gating=True, mode='mor', fused_kernels=True),
     distill_loss=dict(
         type='DistillLoss', cos_weight=0.9, smooth_l1_weight=0.1,
         loss_weight=1.0),

@@ -1,8 +1,10 @@
 # Stage 1 (paper App. B / reference code): AdamW lr 1e-3, wd 0.01, cosine
 # decay to 1.25e-6 after 2 linear warm-up epochs from 1.25e-7, stepped per
-# epoch, 30 epochs, no gradient clipping.
+# epoch, 30 epochs, no gradient clipping. bf16 autocast (AmpOptimWrapper);
+# `tools/train.py CONFIG --amp fp32` trains in full precision.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.25e-4, by_epoch=True, begin=0,

@@ -1,7 +1,9 @@
 # Stage 2 (paper App. B): AdamW lr 2e-5, wd 1e-6, poly decay, 40k iters,
-# gradient-norm clipping at 10.
+# gradient-norm clipping at 10. bf16 autocast (mmengine's AmpOptimWrapper);
+# `tools/train.py CONFIG --amp fp32` trains in full precision.
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
     optimizer=dict(type='AdamW', lr=2e-5, weight_decay=1e-6),
     clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [

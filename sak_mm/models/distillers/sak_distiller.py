@@ -50,9 +50,20 @@ class SAKDistiller(BaseModel):
             network is built or loaded, no aligner is made and there is no
             distillation loss. For testing and inference (``tools/test.py``
             sets it).
+        compile (dict, optional): ``torch.compile`` parts of the model:
+            ``teachers`` (each teacher network), ``student`` (backbone,
+            neck and heads, training and testing) and ``predict`` (the
+            whole inference path from images to logits and gates, behind
+            :meth:`predict`; ``dict(mode='reduce-overhead')`` captures it
+            in CUDA graphs). Each value is False, True (default options) or
+            the keyword arguments of ``torch.compile``, e.g.
+            ``compile=dict(teachers=True, predict=dict(mode='max-autotune'))``.
+            Parameters and checkpoint keys are unchanged.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
+
+    COMPILE_TARGETS = ('teachers', 'student', 'predict')
 
     def __init__(self,
                  backbone: dict,
@@ -62,6 +73,7 @@ class SAKDistiller(BaseModel):
                  distill_loss: Optional[dict] = None,
                  aligners: Union[str, bool] = 'auto',
                  build_teachers: bool = True,
+                 compile: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -111,6 +123,8 @@ class SAKDistiller(BaseModel):
         if not teacher_names and not self.tasks:
             raise ValueError('SAKDistiller needs teachers (distillation), '
                              'heads (tasks) or both')
+        self._compiled_predict = None
+        self._compile(compile or {})
 
     # -- construction helpers ------------------------------------------------
     @staticmethod
@@ -139,6 +153,32 @@ class SAKDistiller(BaseModel):
             raise ValueError(f"aligners must be 'auto', True or False, got "
                              f'{aligners!r}')
         return picked or None
+
+    def _compile(self, cfg: dict) -> None:
+        unknown = set(cfg) - set(self.COMPILE_TARGETS)
+        if unknown:
+            raise KeyError(f'compile: unknown targets {sorted(unknown)}; '
+                           f'choose from {list(self.COMPILE_TARGETS)}')
+
+        def options(target):
+            value = cfg.get(target, False)
+            if value is True:
+                return {}
+            if value is False or isinstance(value, dict):
+                return value
+            raise TypeError(f'compile.{target} must be a bool or a dict of '
+                            f'torch.compile arguments, got {value!r}')
+
+        if options('teachers') is not False:
+            for teacher in self.teacher_models.values():
+                teacher.compile(**options('teachers'))
+        if options('student') is not False:
+            for module in (self.backbone, self.neck, *self.heads.values()):
+                if module is not None:
+                    module.compile(**options('student'))
+        if options('predict') is not False:
+            self._compiled_predict = torch.compile(self._logits_and_gates,
+                                                   **options('predict'))
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
@@ -215,13 +255,26 @@ class SAKDistiller(BaseModel):
                                dtype=dtype, device=device))
         return torch.stack(maps).to(device)
 
+    def _logits_and_gates(self, inputs: torch.Tensor):
+        """The inference path (compiled with ``compile.predict``): each
+        head's logits and the MoR gates (None without MoR)."""
+        feats = self.backbone(inputs)
+        task_feats, gates = self._task_features(feats)
+        return {t: self.heads[t](task_feats[t]) for t in self.tasks}, gates
+
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
         if not self.tasks:
             raise RuntimeError('this model has no heads (stage 1): it has '
                                'nothing to predict')
-        feats = self.backbone(inputs)
-        task_feats, gates = self._task_features(feats)
+        if self._compiled_predict is None:
+            logits, gates = self._logits_and_gates(inputs)
+        else:
+            # copies: a CUDA-graph replay reuses its output memory
+            logits, gates = self._compiled_predict(inputs)
+            logits = {t: v.clone() for t, v in logits.items()}
+            if gates is not None:
+                gates = {t: g.clone() for t, g in gates.items()}
         if data_samples is None:
             h, w = inputs.shape[-2:]
             data_samples = [
@@ -233,8 +286,7 @@ class SAKDistiller(BaseModel):
         for meta in metas:
             meta.setdefault('batch_input_shape', tuple(inputs.shape[-2:]))
         preds = {
-            t: self.heads[t].predict_by_feat(self.heads[t](task_feats[t]),
-                                             metas)
+            t: self.heads[t].predict_by_feat(logits[t], metas)
             for t in self.tasks
         }
         for i, sample in enumerate(data_samples):

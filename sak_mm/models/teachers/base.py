@@ -15,8 +15,8 @@ class TeacherWrapper(nn.Module):
     A teacher owns everything between the student's normalised input batch
     and its features: re-normalisation to the statistics it was trained
     with, its input geometry (e.g. SAM's 1024 canvas), ``eval()`` mode,
-    ``requires_grad=False`` and ``no_grad``. Its weights never enter a
-    student checkpoint (see :class:`~sak_mm.models.SAKDistiller`).
+    ``requires_grad=False`` and ``inference_mode``. Its weights never enter
+    a student checkpoint (see :class:`~sak_mm.models.SAKDistiller`).
 
     .. code:: text
 
@@ -30,6 +30,13 @@ class TeacherWrapper(nn.Module):
             student's normalisation to the teacher's. False feeds the
             student-normalised image unchanged (SAK reference behaviour).
         input_mean, input_std: The student's (data preprocessor's) statistics.
+        autocast_weights (bool): When the teacher is called under autocast
+            (AMP training), convert its frozen weights to the autocast dtype
+            once, instead of letting autocast cast them at every call (it
+            caches casts only of weights that require grad): half the
+            teacher memory and no cast kernels. One-way: a teacher converted
+            this way refuses to run outside autocast afterwards. Without
+            autocast nothing changes (the fp32 path is the reference math).
     """
 
     def __init__(self,
@@ -37,8 +44,11 @@ class TeacherWrapper(nn.Module):
                  std: Sequence[float] = IMAGENET_STD,
                  renormalize: bool = True,
                  input_mean: Sequence[float] = IMAGENET_MEAN,
-                 input_std: Sequence[float] = IMAGENET_STD):
+                 input_std: Sequence[float] = IMAGENET_STD,
+                 autocast_weights: bool = True):
         super().__init__()
+        self.autocast_weights = autocast_weights
+        self._compiled = False
         mean_t, std_t = torch.tensor(mean), torch.tensor(std)
         mean_in, std_in = torch.tensor(input_mean), torch.tensor(input_std)
         # x_t = (x * std_in + mean_in - mean_t) / std_t = x * gain + bias
@@ -78,13 +88,49 @@ class TeacherWrapper(nn.Module):
         """Teachers stay in eval mode whatever the student does."""
         return super().train(False)
 
-    @torch.no_grad()
+    def _match_autocast(self, x: torch.Tensor) -> None:
+        """Keep the weights in the autocast dtype (see ``autocast_weights``).
+        """
+        weight = next(self.parameters(), None)
+        if not self.autocast_weights or weight is None:
+            return
+        device = x.device.type
+        if torch.is_autocast_enabled(device):
+            dtype = torch.get_autocast_dtype(device)
+            if weight.dtype != dtype:
+                self.to(dtype)
+                self._autocast_dtype = dtype
+        elif weight.dtype == getattr(self, '_autocast_dtype', None):
+            raise RuntimeError(
+                f'{type(self).__name__}: its weights were converted to '
+                f'{weight.dtype} for autocast (autocast_weights=True) and '
+                f'cannot run without autocast any more; build the model '
+                f'again, or set autocast_weights=False to keep them fp32')
+
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Student-normalised images -> 4 feature maps (no autograd
+        history; ordinary tensors, so losses may save them for backward).
+        """
+        self._match_autocast(x)
         input_shape = tuple(x.shape[-2:])
-        if self.renormalize:
-            x = x * self.gain.to(x.dtype) + self.bias.to(x.dtype)
-        feats = self.extract(self.preprocess(x))
-        return self.postprocess(feats, input_shape)
+        # dynamo's guards fail on inference-mode tensors (torch 2.14), so a
+        # compiled teacher runs under no_grad
+        context = torch.no_grad if self._compiled else torch.inference_mode
+        with context():
+            if self.renormalize:
+                x = x * self.gain.to(x.dtype) + self.bias.to(x.dtype)
+            feats = self.postprocess(
+                self.extract(self.preprocess(x)), input_shape)
+        if self._compiled:
+            return feats
+        # inference tensors cannot be saved for backward: hand out copies
+        return [f.clone() for f in feats]
+
+    def compile(self, **kwargs) -> None:
+        """``torch.compile`` the network (:meth:`extract`) with
+        ``kwargs``; the wrapper's own steps stay eager."""
+        self.extract = torch.compile(self.extract, **kwargs)
+        self._compiled = True
 
 
 def crop_to_patch_multiple(x: torch.Tensor, patch: int) -> torch.Tensor:
