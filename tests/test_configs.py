@@ -137,6 +137,7 @@ def test_precision_switch_of_tools_train():
         cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
     assert cfg.optim_wrapper.type == 'OptimWrapper'
     assert 'dtype' not in cfg.optim_wrapper
+    assert 'loss_scale' not in cfg.optim_wrapper
     assert cfg.optim_wrapper.clip_grad.max_norm == 10
     argv = ['train.py', osp.join(ROOT, 'configs/demo/sak_tiny_demo.py'),
             '--amp', 'bf16']
@@ -144,5 +145,7 @@ def test_precision_switch_of_tools_train():
         cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert cfg.optim_wrapper.loss_scale == dict(enabled=False)
+    assert set_precision(cfg, 'fp16').optim_wrapper.loss_scale == 'dynamic'
     with pytest.raises(ValueError, match="precision must be"):
         set_precision(cfg, 'int8')

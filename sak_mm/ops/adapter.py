@@ -30,33 +30,43 @@ if HAS_TRITON:
     from ._triton import tl
 
     @triton.jit
-    def _mma(a, b, acc, GEMM: tl.constexpr, EMULATE: tl.constexpr):
-        """``acc + a @ b`` with operands rounded to the GEMM dtype (code
-        0 fp32 / 1 bf16 / 2 fp16). EMULATE multiplies the rounded values in
-        fp32 -- exactly the same products -- for the interpreter, whose
-        bf16 ``tl.dot`` is wrong (triton 3.8)."""
-        if GEMM == 0:
-            return tl.dot(a, b, acc, input_precision='ieee')
-        elif GEMM == 1:
-            if EMULATE:
-                return tl.dot(
-                    a.to(tl.bfloat16).to(tl.float32),
-                    b.to(tl.bfloat16).to(tl.float32),
-                    acc,
-                    input_precision='ieee')
-            return tl.dot(a.to(tl.bfloat16), b.to(tl.bfloat16), acc)
+    def _operand(x, GEMM: tl.constexpr, EMULATE: tl.constexpr):
+        """``x`` as a ``tl.dot`` operand: rounded to the GEMM dtype (code 0
+        fp32 / 1 bf16 / 2 fp16). EMULATE keeps the rounded values in fp32
+        (multiplied in IEEE fp32: exactly the same products) for the
+        interpreter, whose bf16 ``tl.dot`` is wrong (triton 3.8)."""
+        if GEMM == 1:
+            y = x.to(tl.bfloat16)
+        elif GEMM == 2:
+            y = x.to(tl.float16)
         else:
-            return tl.dot(a.to(tl.float16), b.to(tl.float16), acc)
+            y = x.to(tl.float32)
+        if EMULATE:
+            y = y.to(tl.float32)
+        return y
+
+    @triton.jit
+    def _mma(a, b, acc, GEMM: tl.constexpr, EMULATE: tl.constexpr):
+        """``acc + a @ b`` for operands made by :func:`_operand`; fp32
+        operands multiply in IEEE fp32, never TF32."""
+        if GEMM == 0:
+            out = tl.dot(a, b, acc, input_precision='ieee')
+        elif EMULATE:
+            out = tl.dot(a, b, acc, input_precision='ieee')
+        else:
+            out = tl.dot(a, b, acc)
+        return out
 
     @triton.jit
     def _round(x, GEMM: tl.constexpr):
         """Round fp32 values to the GEMM dtype (what eager's GEMM outputs
         are), staying in fp32."""
+        y = x
         if GEMM == 1:
-            return x.to(tl.bfloat16).to(tl.float32)
+            y = x.to(tl.bfloat16).to(tl.float32)
         elif GEMM == 2:
-            return x.to(tl.float16).to(tl.float32)
-        return x
+            y = x.to(tl.float16).to(tl.float32)
+        return y
 
     @triton.jit
     def _adapter_fwd_kernel(z_ptr, r_ptr, wd_ptr, bd_ptr, wu_ptr, bu_ptr,
@@ -88,8 +98,10 @@ if HAS_TRITON:
             w = tl.load(
                 wd_ptr + t * R * D + rr[None, :] * D + kk[:, None],
                 mask=r_ok[None, :] & k_ok[:, None],
-                other=0.).to(tl.float32)
-            acc = _mma(x, w, acc, GEMM, EMULATE)
+                other=0.)
+            acc = _mma(
+                _operand(x, GEMM, EMULATE), _operand(w, GEMM, EMULATE), acc,
+                GEMM, EMULATE)
         bd = tl.load(bd_ptr + t * R + rr, mask=r_ok, other=0.)
         h = _round(acc + bd.to(tl.float32)[None, :], GEMM)
         if SAVE_H:
@@ -99,7 +111,8 @@ if HAS_TRITON:
                 h.to(h_ptr.dtype.element_ty),
                 mask=row_ok[:, None] & r_ok[None, :])
         # exact (erf) GELU, rounded like eager's activation output
-        a = _round(0.5 * h * (1.0 + tl.erf(h * 0.7071067811865476)), GEMM)
+        a = _operand(0.5 * h * (1.0 + tl.erf(h * 0.7071067811865476)), GEMM,
+                     EMULATE)
         s = tl.load(s_ptr + t).to(tl.float32)
 
         # R' = x + s * (a W_u^T + b_u), one BLOCK_N slice of D at a time
@@ -109,8 +122,8 @@ if HAS_TRITON:
             wu = tl.load(
                 wu_ptr + t * D * R + nn[None, :] * R + rr[:, None],
                 mask=n_ok[None, :] & r_ok[:, None],
-                other=0.).to(tl.float32)
-            u = _mma(a, wu,
+                other=0.)
+            u = _mma(a, _operand(wu, GEMM, EMULATE),
                      tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32), GEMM,
                      EMULATE)
             bu = tl.load(bu_ptr + t * D + nn, mask=n_ok, other=0.)
@@ -129,17 +142,24 @@ if HAS_TRITON:
 _GEMM_CODE = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
 
 
-def _block_sizes(M: int, D: int, R: int) -> dict:
-    """Tile sizes: the whole bottleneck ``r`` per program (power of two,
-    >= 16 for ``tl.dot``); rows and D slices sized for an H100."""
-    block_r = max(16, triton.next_power_of_2(R))
-    block_m = 64 if block_r <= 256 else 32
-    cap = max(16, triton.next_power_of_2(D))
+def _launch_config(m: int, d: int, r: int, gemm_dtype: torch.dtype) -> dict:
+    """Tiles and warps: the whole bottleneck ``r`` per program (a power of
+    two >= 16, for ``tl.dot``). Chosen from ptxas reports for sm_90 (no
+    register spills at r = 256 and 128: ViT-L/B and ViT-S); not tuned by
+    timing yet."""
+    block_r = max(16, triton.next_power_of_2(r))
+    if gemm_dtype == torch.float32 or block_r > 256:
+        block_m, stages = 32, 2
+    else:
+        block_m, stages = 64, 3
+    small = max(16, triton.next_power_of_2(d))  # tiny test widths
     return dict(
-        BLOCK_M=min(block_m, max(16, triton.next_power_of_2(M))),
-        BLOCK_K=min(64, cap),
+        BLOCK_M=min(block_m, max(16, triton.next_power_of_2(m))),
+        BLOCK_K=min(32, small),
         BLOCK_R=block_r,
-        BLOCK_N=min(64, cap))
+        BLOCK_N=min(64, small),
+        num_warps=8,
+        num_stages=stages)
 
 
 def _forward(z, residual, wd, bd, wu, bu, scale, save_h: bool):
@@ -154,17 +174,19 @@ def _forward(z, residual, wd, bd, wu, bu, scale, save_h: bool):
                       device=z.device)
     h = torch.empty((n_teachers, m, r), dtype=gemm_dtype,
                     device=z.device) if save_h else out
-    blocks = _block_sizes(m, d, r)
-    grid = (triton.cdiv(m, blocks['BLOCK_M']), n_teachers)
+    launch = _launch_config(m, d, r, gemm_dtype)
+    grid = (triton.cdiv(m, launch['BLOCK_M']), n_teachers)
+    # every row block reads all weights: cast them once (fp32 master
+    # weights under autocast) rather than in every program
     _adapter_fwd_kernel[grid](
-        z, residual if residual is not None else z, wd, bd, wu, bu, scale,
+        z, residual if residual is not None else z, wd.to(gemm_dtype), bd,
+        wu.to(gemm_dtype), bu, scale,
         out, h, m, d, r,
         HAS_RES=residual is not None,
         SAVE_H=save_h,
         GEMM=_GEMM_CODE[gemm_dtype],
         EMULATE=interpreting() and gemm_dtype != torch.float32,
-        num_warps=8 if blocks['BLOCK_R'] >= 256 else 4,
-        **blocks)
+        **launch)
     return out, (h if save_h else None), gemm_dtype
 
 

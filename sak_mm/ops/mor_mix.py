@@ -100,7 +100,7 @@ def _launch_config(pd: int, num_tasks: int) -> dict:
     t_pad = max(1, triton.next_power_of_2(num_tasks))
     block = min(1024 if t_pad <= 4 else 512,
                 max(16, triton.next_power_of_2(pd)))
-    return dict(BLOCK=block, T_PAD=t_pad)
+    return dict(BLOCK=block, T_PAD=t_pad, num_warps=4)
 
 
 def _rounding(dtype: torch.dtype) -> dict:
@@ -121,7 +121,7 @@ class _MoRMixFunction(torch.autograd.Function):
         grid = (b, triton.cdiv(pd, cfg['BLOCK']))
         _mor_mix_fwd_kernel[grid](
             tas, tsap, gates, out, b, pd, tas.stride(0), num_tasks,
-            E=num_experts, num_warps=4, **cfg, **_rounding(tsap.dtype))
+            E=num_experts, **cfg, **_rounding(tsap.dtype))
         ctx.save_for_backward(tas, tsap, gates)
         return out
 
@@ -141,7 +141,7 @@ class _MoRMixFunction(torch.autograd.Function):
         _mor_mix_bwd_kernel[(b, n_blk)](
             tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, pd,
             tas.stride(0), num_tasks,
-            E=num_experts, num_warps=4, **cfg, **_rounding(tsap.dtype))
+            E=num_experts, **cfg, **_rounding(tsap.dtype))
         d_gates = parts.sum(1)[:, :num_tasks].to(gates.dtype)
         return d_tas, d_tsap, d_gates
 

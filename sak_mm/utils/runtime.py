@@ -18,8 +18,9 @@ def apply_runtime_switches(cfg: Config) -> Config:
 
 
 def set_precision(cfg: Config, precision: str) -> Config:
-    """Switch the config's optim wrapper to mixed precision (``'bf16'``,
-    ``'fp16'``: mmengine's ``AmpOptimWrapper``) or to full fp32
+    """Switch the config's optim wrapper to mixed precision (``'bf16'``
+    without loss scaling, ``'fp16'`` with dynamic loss scaling: mmengine's
+    ``AmpOptimWrapper``) or to full fp32
     (``'fp32'``: plain ``OptimWrapper``, dropping the AMP-only keys).
     ``'auto'`` is bf16 where the GPU supports it, else fp16."""
     if precision == 'auto':
@@ -37,4 +38,8 @@ def set_precision(cfg: Config, precision: str) -> Config:
     else:
         wrapper.type = 'AmpOptimWrapper'
         wrapper.dtype = AMP_DTYPES[precision]
+        # bf16 has fp32's exponent range: no loss scaling (that would only
+        # add a pass over every gradient and a sync per step)
+        wrapper.loss_scale = dict(enabled=False) if precision == 'bf16' \
+            else 'dynamic'
     return cfg

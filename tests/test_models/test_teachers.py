@@ -262,3 +262,35 @@ def test_teachers_run_in_the_autocast_dtype_without_autograd():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             kept(x)
         assert next(kept.parameters()).dtype == torch.float32
+
+
+def test_every_attention_is_one_fused_sdpa_call():
+    """Stem and teachers attend through scaled_dot_product_attention (flash
+    / memory-efficient kernels on a GPU; CLIP's nn.MultiheadAttention takes
+    its native fused op, itself SDPA-based, outside autocast): one fused op
+    per block, no softmax materialising an attention matrix anywhere."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from sak_mm.registry import MODELS
+    from tests.conftest import tiny_stem, tiny_teachers
+
+    class OpLog(TorchDispatchMode):
+
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.append(str(func.overloadpacket))
+            return func(*args, **(kwargs or {}))
+
+    x = torch.randn(1, 3, 48, 64)
+    nets = {n: MODELS.build(c) for n, c in tiny_teachers().items()}
+    nets['stem'] = MODELS.build(dict(type='TSAPBackbone', stem=tiny_stem()))
+    for name, net in nets.items():
+        with OpLog() as log:
+            net(x)
+        sdpa = [op for op in log.ops if 'scaled_dot_product' in op
+                or '_native_multi_head_attention' in op]
+        assert len(sdpa) == 4, (name, sdpa)  # 4 blocks in every tiny net
+        assert not [op for op in log.ops if 'softmax' in op], name

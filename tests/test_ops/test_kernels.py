@@ -162,3 +162,25 @@ def test_dispatch_uses_the_reference_where_triton_cannot_run(monkeypatch):
     assert not ops.triton_usable(cpu)
     if torch.cuda.is_available():
         assert ops.triton_usable(cpu.cuda())
+
+
+def test_kernels_compile_for_an_h100_without_spills():
+    """The GPU code path, checked without a GPU: triton compiles every
+    launch configuration for sm_90 and ptxas reports no register spills,
+    shared memory within the limit and tensor-core MMAs for bf16."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    env = dict(os.environ, TRITON_INTERPRET='0')
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis/kernel_report.py', '--arch', '90'],
+        cwd=root, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    assert len(rows) == 14
+    for row in rows:
+        name, spill = ' '.join(row[:-4]), int(row[-3])
+        assert spill == 0 and 'limit' not in ' '.join(row), row
+        if name.startswith('adapter') and name.endswith('bf16'):
+            assert row[-1] == 'yes', row

@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
+from sak_mm import ops
 from sak_mm.datasets import make_demo_nyud
 from sak_mm.evaluation import teacher_bias_study
 from sak_mm.registry import MODELS
@@ -198,3 +199,20 @@ def test_get_flops_splits_params_and_flops_by_component(capsys):
     assert float(rows['stem (TAS)'][0]) == pytest.approx(stem / 1e6, abs=0.01)
     heads = [float(v[2]) for k, v in rows.items() if k.startswith('head ')]
     assert all(h > 0 for h in heads)
+
+
+@pytest.mark.skipif(not ops.HAS_TRITON, reason='triton is not installed')
+def test_benchmark_ops_tool_runs_every_row(capsys):
+    """Tiny shapes on the CPU (kernels in Triton's interpreter): the table
+    has every op / pass / precision row and the kernels agree with eager."""
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    run_tool('analysis/benchmark_ops.py', '--device', device, '--batch', '2',
+             '--tokens', '17', '--dims', '32', '--compile-backend', 'eager')
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith(('adapter', 'mor_mix'))]
+    assert [r[:3] for r in rows] == [
+        [op, p, amp] for op in ('adapter', 'mor_mix')
+        for amp in ('bf16', 'fp32') for p in ('fwd', 'fwd+bwd')
+    ]
+    for row in rows:
+        assert float(row[-1]) < (3e-2 if row[2] == 'bf16' else 1e-5), row

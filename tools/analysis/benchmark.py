@@ -5,10 +5,15 @@ data with random weights (nothing is read from disk but the config).
     python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode train --batch 8 --amp bf16
     python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode infer --batch 1 --amp bf16
 
-Prints the median step time after warm-up, images/s, peak memory, FLOPs per
-image (counted with torch's FlopCounterMode), model FLOPs utilisation and,
-for training, the split between teachers, student (forward + backward) and
-optimizer (measured separately, so the parts add up only approximately).
+A training step is mmengine's ``model.train_step`` with the config's own
+optim wrapper (switched to ``--amp``), so it is what ``tools/train.py``
+runs per iteration minus data loading. Prints the median step time after
+warm-up, images/s, peak memory, FLOPs per image (counted with torch's
+FlopCounterMode), model FLOPs utilisation and, for training, the split
+between teachers, student (forward + backward) and optimizer (measured
+separately, so the parts add up only approximately). Model switches go
+through ``--cfg-options``, e.g. ``model.backbone.fused_kernels=False``,
+``model.backbone.with_cp=True`` or ``model.compile.predict.mode=reduce-overhead``.
 """
 import argparse
 import statistics
@@ -112,27 +117,33 @@ def main():
     device = args.device
 
     if args.mode == 'train':
+        from mmengine.optim import build_optim_wrapper
+
+        from sak_mm.utils import set_precision
+        if args.amp != 'fp32' and not device.startswith('cuda'):
+            raise SystemExit('--amp bf16 trains with mmengine\'s '
+                             'AmpOptimWrapper, which needs a GPU; use --amp '
+                             'fp32 on the CPU')
         model.train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        optim = torch.optim.AdamW(params, lr=1e-5, weight_decay=1e-6)
+        optim_wrapper = build_optim_wrapper(
+            model, set_precision(cfg, args.amp).optim_wrapper)
         data = model.data_preprocessor(batch, True)
 
+        def step():
+            model.train_step(batch, optim_wrapper)
+
         def forward_backward():
-            with torch.autocast(**autocast):
+            with optim_wrapper.optim_context(model):
                 losses = model(**data, mode='loss')
-            sum(losses.values()).backward()
+            loss, _ = model.parse_losses(losses)
+            optim_wrapper.backward(loss)
 
         def optimizer_step():
-            torch.nn.utils.clip_grad_norm_(params, 10)
-            optim.step()
-            optim.zero_grad(set_to_none=True)
-
-        def step():
-            forward_backward()
-            optimizer_step()
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
 
         def teachers():
-            with torch.autocast(**autocast):
+            with optim_wrapper.optim_context(model):
                 for t in model.teacher_models.values():
                     t(data['inputs'])
 
@@ -145,7 +156,7 @@ def main():
         forward_backward()
         t_opt = timed(optimizer_step, args.iters, 2, device)
         flops = count_flops(forward_backward)
-        optim.zero_grad(set_to_none=True)
+        optim_wrapper.zero_grad()
         split = (f'teachers {100 * t_teach / t_step:.0f}%, student fwd+bwd '
                  f'{100 * (t_step - t_teach - t_opt) / t_step:.0f}%, '
                  f'optimizer {100 * t_opt / t_step:.0f}%')

@@ -4,6 +4,7 @@
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='bfloat16',
+    loss_scale=dict(enabled=False),  # bf16 needs no loss scaling
     optimizer=dict(type='AdamW', lr=2e-5, weight_decay=1e-6),
     clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [

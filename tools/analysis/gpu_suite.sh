@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The speed work's one command, on one CUDA GPU with random weights (nothing
+# is downloaded): the GPU correctness tests (compiled Triton kernels, bf16
+# teachers, compiled model, CUDA graphs), a short bf16-AMP demo training
+# through tools/train.py, then the kernel table and the model table.
+#
+#   bash tools/analysis/gpu_suite.sh [OUT_DIR]     (default work_dirs/gpu_suite)
+#
+# Everything printed is also written to OUT_DIR (tests.log, train.log,
+# ops.txt, benchmark.txt).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-work_dirs/gpu_suite}
+mkdir -p "$OUT"
+python -c "import torch, sys; torch.cuda.is_available() or sys.exit('gpu_suite.sh needs a CUDA GPU')"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+
+echo "## GPU correctness tests"
+python -m pytest -q -p no:cacheprovider tests/test_ops tests/test_models 2>&1 | tee "$OUT/tests.log"
+
+echo "## bf16 AMP demo training (AmpOptimWrapper, fused kernels, resume)"
+python tools/misc/make_demo_data.py "$OUT/nyud_demo" > /dev/null
+DEMO=(--work-dir "$OUT/demo" --amp bf16 --cfg-options
+      "train_dataloader.dataset.data_root=$OUT/nyud_demo"
+      "val_dataloader.dataset.data_root=$OUT/nyud_demo"
+      "test_dataloader.dataset.data_root=$OUT/nyud_demo"
+      model.backbone.fused_kernels=True model.neck.fused_kernels=True)
+{
+  python tools/train.py configs/demo/sak_tiny_demo.py "${DEMO[@]}" \
+    train_cfg.max_iters=40 train_cfg.val_interval=40 \
+    default_hooks.checkpoint.interval=20
+  python tools/train.py configs/demo/sak_tiny_demo.py "${DEMO[@]}" \
+    train_cfg.max_iters=60 train_cfg.val_interval=60 --resume
+} 2>&1 | grep -E "Iter\(train\)|Iter\(val\)|resumed|Traceback|Error:" | cut -c1-220 | tee "$OUT/train.log"
+
+echo "## Fused kernels vs eager vs torch.compile"
+python tools/analysis/benchmark_ops.py | tee "$OUT/ops.txt"
+
+echo "## Model benchmark"
+B=tools/analysis/benchmark.py
+L=configs/sak/sak_vitl_nyud.py
+EAGER=(model.backbone.fused_kernels=False model.neck.fused_kernels=False)
+row() { echo "### $*"; python "$B" "$@"; echo; }
+{
+  row $L --mode train --batch 8 --amp bf16 --iters 10
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options "${EAGER[@]}"
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.backbone.with_cp=True
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.compile.teachers=True
+  row $L --mode train --batch 2 --amp fp32 --iters 10 --cfg-options "${EAGER[@]}"
+  row configs/sak/sak_vitb_nyud.py --mode train --batch 8 --amp bf16 --iters 10
+  row $L --mode infer --batch 1 --amp fp32 --iters 30
+  row $L --mode infer --batch 1 --amp bf16 --iters 30
+  row $L --mode infer --batch 1 --amp bf16 --iters 30 --cfg-options model.compile.predict.mode=reduce-overhead
+  row $L --mode infer --batch 32 --amp bf16 --iters 10
+  row $L --mode infer --batch 32 --amp bf16 --iters 10 --cfg-options model.compile.predict.mode=max-autotune-no-cudagraphs
+} 2>&1 | tee "$OUT/benchmark.txt"
