@@ -11,10 +11,10 @@ Shapes: ``Z (B, n, D)``, ``R (N, B, n, D)`` or None, ``W_d (N, r, D)``,
 -> ``R' (N, B, n, D)``. Weights use ``nn.Linear``'s ``(out, in)`` layout.
 
 The Triton forward keeps the ``(rows, r)`` bottleneck in registers: it
-reads ``Z`` and ``R`` and writes ``R'`` once, with no intermediate tensor
-but the pre-activation it saves for the backward pass. The backward pass
-recomputes ``x`` and runs five batched GEMMs (one launch each for all
-teachers). Numerics follow eager PyTorch under autocast: the GEMMs run in
+reads ``Z`` and ``R`` and writes ``R'`` once; for the backward pass it also
+writes ``x`` and the pre-activation in the GEMM dtype (what eager autocast
+saves for its GEMMs, without eager's other intermediates). The backward
+pass runs five batched GEMMs (one launch each for all teachers). Numerics follow eager PyTorch under autocast: the GEMMs run in
 the autocast dtype (bf16) with fp32 accumulation, their outputs are rounded
 to it, and the residual stream keeps its own dtype.
 """
@@ -70,8 +70,8 @@ if HAS_TRITON:
 
     @triton.jit
     def _adapter_fwd_kernel(z_ptr, r_ptr, wd_ptr, bd_ptr, wu_ptr, bu_ptr,
-                            s_ptr, out_ptr, h_ptr, M, D, R,
-                            HAS_RES: tl.constexpr, SAVE_H: tl.constexpr,
+                            s_ptr, out_ptr, x_ptr, h_ptr, M, D, R,
+                            HAS_RES: tl.constexpr, SAVE: tl.constexpr,
                             GEMM: tl.constexpr, EMULATE: tl.constexpr,
                             BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr,
                             BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr):
@@ -83,6 +83,7 @@ if HAS_TRITON:
         r_ok = rr < R
         res_base = r_ptr + t.to(tl.int64) * M * D
         out_base = out_ptr + t.to(tl.int64) * M * D
+        x_base = x_ptr + t.to(tl.int64) * M * D
 
         # h = x W_d^T + b_d, x = z + R, accumulated over D in fp32
         acc = tl.zeros((BLOCK_M, BLOCK_R), dtype=tl.float32)
@@ -95,6 +96,9 @@ if HAS_TRITON:
             if HAS_RES:
                 x += tl.load(res_base + offs, mask=mask,
                              other=0.).to(tl.float32)
+            if SAVE:  # the GEMM input, as eager autocast saves it
+                tl.store(x_base + offs,
+                         x.to(x_ptr.dtype.element_ty), mask=mask)
             w = tl.load(
                 wd_ptr + t * R * D + rr[None, :] * D + kk[:, None],
                 mask=r_ok[None, :] & k_ok[:, None],
@@ -104,7 +108,7 @@ if HAS_TRITON:
                 GEMM, EMULATE)
         bd = tl.load(bd_ptr + t * R + rr, mask=r_ok, other=0.)
         h = _round(acc + bd.to(tl.float32)[None, :], GEMM)
-        if SAVE_H:
+        if SAVE:
             tl.store(
                 h_ptr + t.to(tl.int64) * M * R + rows[:, None].to(tl.int64) *
                 R + rr[None, :],
@@ -162,7 +166,9 @@ def _launch_config(m: int, d: int, r: int, gemm_dtype: torch.dtype) -> dict:
         num_stages=stages)
 
 
-def _forward(z, residual, wd, bd, wu, bu, scale, save_h: bool):
+def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
+    """Launch the kernel; with ``save`` also return what the backward pass
+    needs: ``x`` and the pre-activation ``h`` in the GEMM dtype."""
     n_teachers, r, d = wd.shape
     m = z.numel() // d
     gemm_dtype = matmul_dtype(z, wd)
@@ -172,22 +178,25 @@ def _forward(z, residual, wd, bd, wu, bu, scale, save_h: bool):
         out_dtype = torch.promote_types(out_dtype, residual.dtype)
     out = torch.empty((n_teachers, ) + tuple(z.shape), dtype=out_dtype,
                       device=z.device)
-    h = torch.empty((n_teachers, m, r), dtype=gemm_dtype,
-                    device=z.device) if save_h else out
+    x = h = out  # placeholders the kernel does not touch without SAVE
+    if save:
+        x = torch.empty((n_teachers, m, d), dtype=gemm_dtype, device=z.device)
+        h = torch.empty((n_teachers, m, r), dtype=gemm_dtype, device=z.device)
     launch = _launch_config(m, d, r, gemm_dtype)
     grid = (triton.cdiv(m, launch['BLOCK_M']), n_teachers)
     # every row block reads all weights: cast them once (fp32 master
     # weights under autocast) rather than in every program
+    wd, wu = wd.to(gemm_dtype), wu.to(gemm_dtype)
     _adapter_fwd_kernel[grid](
-        z, residual if residual is not None else z, wd.to(gemm_dtype), bd,
-        wu.to(gemm_dtype), bu, scale,
-        out, h, m, d, r,
+        z, residual if residual is not None else z, wd, bd, wu, bu, scale,
+        out, x, h, m, d, r,
         HAS_RES=residual is not None,
-        SAVE_H=save_h,
+        SAVE=save,
         GEMM=_GEMM_CODE[gemm_dtype],
         EMULATE=interpreting() and gemm_dtype != torch.float32,
         **launch)
-    return out, (h if save_h else None), gemm_dtype
+    saved = (x, h, wd, wu) if save else None
+    return out, saved, gemm_dtype
 
 
 def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
@@ -198,34 +207,34 @@ def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
 
 
 class _MultiAdapterFunction(torch.autograd.Function):
+    """Saves what eager autocast saves, minus the intermediate tensors: the
+    GEMM input ``x`` and pre-activation ``h`` in the GEMM dtype, and the
+    weights cast to it (not the fp32 residual stream)."""
 
     @staticmethod
     def forward(ctx, z, residual, wd, bd, wu, bu, scale):
         save = any(ctx.needs_input_grad)
-        out, h, gemm_dtype = _forward(z, residual, wd, bd, wu, bu, scale,
-                                      save)
-        ctx.gemm_dtype = gemm_dtype
+        out, saved, gemm_dtype = _forward(z, residual, wd, bd, wu, bu,
+                                          scale, save)
         if save:
-            ctx.save_for_backward(z, residual, wd, bd, wu, bu, scale, h)
+            ctx.gemm_dtype = gemm_dtype
+            ctx.input_meta = [(t.shape, t.dtype) if t is not None else None
+                              for t in (z, residual, wd, bd, wu, bu, scale)]
+            ctx.save_for_backward(*saved, bu, scale)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        z, residual, wd, bd, wu, bu, scale, h = ctx.saved_tensors
-        n_teachers, r, d = wd.shape
-        m = z.numel() // d
+        x, h, wd, wu, bu, scale = ctx.saved_tensors
+        n_teachers, m, d = x.shape
         cd = ctx.gemm_dtype
-        with torch.autocast(z.device.type, enabled=False):
+        meta = ctx.input_meta
+        with torch.autocast(x.device.type, enabled=False):
             g = grad_out.reshape(n_teachers, m, d).float()
-            x = z.reshape(1, m, d)
-            if residual is not None:
-                x = x + residual.reshape(n_teachers, m, d)
-            else:
-                x = x.expand(n_teachers, m, d)
             hf = h.float()
             a = F.gelu(hf).to(cd)
             s = scale.float().reshape(n_teachers, 1, 1)
-            g_wu = torch.bmm(g.to(cd), wu.to(cd)).float()  # (N, m, r)
+            g_wu = torch.bmm(g.to(cd), wu).float()  # (N, m, r)
             col_g = g.sum(1)  # (N, d)
             d_scale = (g_wu * a.float()).sum((1, 2)) + \
                 (col_g * bu.float()).sum(1)
@@ -234,16 +243,18 @@ class _MultiAdapterFunction(torch.autograd.Function):
             dh = g_wu * s * _gelu_grad(hf)
             d_bd = dh.sum(1)
             dh = dh.to(cd)
-            d_wd = torch.bmm(dh.transpose(1, 2), x.to(cd)).float()
-            dx = g + torch.bmm(dh, wd.to(cd)).float()
-        d_res = None
-        if residual is not None and ctx.needs_input_grad[1]:
-            d_res = dx.to(residual.dtype).reshape(residual.shape)
-        d_z = dx.sum(0).to(z.dtype).reshape(z.shape) \
-            if ctx.needs_input_grad[0] else None
-        return (d_z, d_res, d_wd.to(wd.dtype), d_bd.to(bd.dtype),
-                d_wu.to(wu.dtype), d_bu.to(bu.dtype),
-                d_scale.to(scale.dtype).reshape(scale.shape))
+            d_wd = torch.bmm(dh.transpose(1, 2), x).float()
+            dx = g + torch.bmm(dh, wd).float()
+
+        def cast(value, index):
+            shape, dtype = meta[index]
+            return value.to(dtype).reshape(shape)
+
+        needs = ctx.needs_input_grad
+        return (cast(dx.sum(0), 0) if needs[0] else None,
+                cast(dx, 1) if meta[1] is not None and needs[1] else None,
+                cast(d_wd, 2), cast(d_bd, 3), cast(d_wu, 4), cast(d_bu, 5),
+                cast(d_scale, 6))
 
 
 def _check(z, residual, wd, bd, wu, bu, scale):

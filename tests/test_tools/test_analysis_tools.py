@@ -216,3 +216,29 @@ def test_benchmark_ops_tool_runs_every_row(capsys):
     ]
     for row in rows:
         assert float(row[-1]) < (3e-2 if row[2] == 'bf16' else 1e-5), row
+
+
+def test_activation_memory_tool_splits_saved_tensors(capsys):
+    """Counts per component; activation checkpointing moves the stem's
+    saved tensors out (only each block's input remains, under the
+    backbone)."""
+    def saved(*options):
+        run_tool('analysis/activation_memory.py', CONFIG, '--batch', '2',
+                 '--amp', 'fp32', '--cfg-options', *options)
+        lines = capsys.readouterr().out.splitlines()
+        start = lines.index('saved for backward') + 1
+        rows = {}
+        for line in lines[start:]:
+            if not line.startswith('  '):
+                break
+            label, value = line.strip().split(' MiB')[0].rsplit(None, 1)
+            rows[label.strip()] = float(value)
+        assert 'static' in lines and 'AdamW states' in '\n'.join(lines)
+        return rows
+
+    plain = saved('model.backbone.with_cp=False')
+    ckpt = saved('model.backbone.with_cp=True')
+    for label in ('stem blocks', 'adapters (eager)', 'MoR neck', 'heads'):
+        assert plain[label] > 0, label
+    assert 'stem blocks' not in ckpt
+    assert ckpt['total'] < plain['total']

@@ -41,35 +41,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def synthetic_batch(model, batch: int, size):
-    """Random uint8 images and plausible labels for every head."""
-    from mmengine.structures import PixelData
-
-    from sak_mm.structures import MultiTaskDataSample, get_field
-    h, w = size
-    samples = []
-    for _ in range(batch):
-        s = MultiTaskDataSample(metainfo=dict(img_shape=(h, w),
-                                              ori_shape=(h, w)))
-        gt = {}
-        for task, head in model.heads.items():
-            kind = get_field(task).kind
-            if kind == 'label':
-                gt[task] = torch.randint(0, head.out_channels, (1, h, w))
-            elif kind == 'depth':
-                gt[task] = torch.rand(1, h, w) * 5 + 0.5
-            elif kind == 'normal':
-                gt[task] = torch.nn.functional.normalize(
-                    torch.randn(3, h, w), dim=0)
-            else:
-                gt[task] = (torch.rand(1, h, w) > 0.9).float()
-        s.gt = PixelData(**gt)
-        samples.append(s)
-    inputs = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
-              for _ in range(batch)]
-    return dict(inputs=inputs, data_samples=samples)
-
-
 def timed(fn, iters, warmup, device):
     """Median seconds of ``fn`` after ``warmup`` calls."""
     for _ in range(warmup):
@@ -99,7 +70,7 @@ def main():
     from mmengine.registry import init_default_scope
 
     from sak_mm.registry import MODELS
-    from sak_mm.utils import without_weight_files
+    from sak_mm.utils import synthetic_batch, without_weight_files
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -83,8 +83,8 @@ def cases():
             signature = dict(
                 z_ptr='*fp32', r_ptr='*fp32', wd_ptr=ptr, bd_ptr='*fp32',
                 wu_ptr=ptr, bu_ptr='*fp32', s_ptr='*fp32', out_ptr='*fp32',
-                h_ptr=ptr, M='i32', D='i32', R='i32')
-            constexprs = dict(HAS_RES=True, SAVE_H=True,
+                x_ptr=ptr, h_ptr=ptr, M='i32', D='i32', R='i32')
+            constexprs = dict(HAS_RES=True, SAVE=True,
                               GEMM=adapter._GEMM_CODE[dtype], EMULATE=False,
                               **launch)
             yield (f'adapter d={dims} {name}', adapter._adapter_fwd_kernel,

@@ -1,0 +1,125 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""Where a training step's memory goes, counted on any device (a CPU is
+enough): the tensors autograd saves for the backward pass, per component,
+and the step's static memory (parameters, gradients, AdamW states,
+teacher weights).
+
+    python tools/analysis/activation_memory.py configs/sak/sak_vitl_nyud.py --batch 1
+    python tools/analysis/activation_memory.py configs/sak/sak_vitl_nyud.py --cfg-options model.backbone.with_cp=True
+
+Saved tensors are counted once per storage (a tensor saved by two ops, or
+a view of another, counts once) and attributed to the module whose forward
+saved them first; parameters themselves are static memory, not
+activations. Teachers run without autograd and save nothing; their
+outputs are a few MB. On the CPU the fused kernels run only with
+``TRITON_INTERPRET=1`` (slow at ViT-L sizes: minutes); without it the
+``fused_kernels`` switches fall back to the eager code and count as eager.
+The peak of a real GPU step adds the largest transient buffers and the
+allocator's fragmentation on top of these numbers.
+"""
+import argparse
+import collections
+
+import torch
+from mmengine.config import Config, DictAction
+
+# (module name prefix, label); the backbone's own label covers what its
+# forward saves outside submodules: the fused adapter kernels' tensors and
+# the inputs of checkpointed stem blocks
+COMPONENTS = (('backbone.stem.layers', 'stem blocks'),
+              ('backbone.stem', 'stem embedding'),
+              ('backbone.adapters', 'adapters (eager)'),
+              ('backbone.out_norms', 'TSAP norms'),
+              ('backbone.aligners', 'aligners'),
+              ('backbone', 'backbone: fused adapters, checkpoint inputs'),
+              ('neck', 'MoR neck'), ('heads', 'heads'))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--amp', choices=['bf16', 'fp32'], default='bf16')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def component(name: str) -> str:
+    for prefix, label in COMPONENTS:
+        if name == prefix or name.startswith(prefix + '.'):
+            return label
+    return 'losses and glue'  # losses, teacher outputs, reshapes
+
+
+def count_saved(model, data, autocast: dict) -> collections.Counter:
+    """Bytes saved for backward by one loss forward, per component."""
+    stack = ['losses and glue']
+    for name, module in model.named_modules():
+        label = component(name) if name else stack[0]
+        module.register_forward_pre_hook(
+            lambda *args, label=label: stack.append(label))
+        module.register_forward_hook(lambda *args: stack.pop() and None)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    owners = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        ptr = storage.data_ptr()
+        if ptr not in params and ptr not in owners:
+            owners[ptr] = (stack[-1], storage.nbytes())
+        return tensor
+
+    with torch.autocast(**autocast), \
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(**data, mode='loss')
+    totals = collections.Counter()
+    for label, nbytes in owners.values():
+        totals[label] += nbytes
+    return totals
+
+
+def main():
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    from sak_mm.registry import MODELS
+    from sak_mm.utils import synthetic_batch, without_weight_files
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    model = MODELS.build(without_weight_files(cfg.model)).to(args.device)
+    model.train()
+    size = tuple(cfg.model.backbone.stem.img_size)
+    data = model.data_preprocessor(
+        synthetic_batch(model, args.batch, size), True)
+    autocast = dict(device_type=args.device.split(':')[0],
+                    dtype=torch.bfloat16, enabled=args.amp == 'bf16')
+    saved = count_saved(model, data, autocast)
+
+    mib = 2**20
+    trainable = sum(p.numel() * p.element_size() for p in model.parameters()
+                    if p.requires_grad)
+    teachers = sum(p.numel() * p.element_size()
+                   for t in model.teacher_models.values()
+                   for p in t.parameters())
+    static = [('student parameters', trainable), ('gradients', trainable),
+              ('AdamW states', 2 * trainable),
+              ('teacher weights', teachers)]
+    print(f'{args.config}: batch {args.batch}, {args.amp}, input {size}')
+    print('saved for backward')
+    for label, nbytes in saved.most_common():
+        print(f'  {label:<44} {nbytes / mib:10.1f} MiB')
+    total_saved = sum(saved.values())
+    print(f'  {"total":<44} {total_saved / mib:10.1f} MiB '
+          f'({total_saved / args.batch / mib:.1f} per image)')
+    print('static')
+    for label, nbytes in static:
+        print(f'  {label:<44} {nbytes / mib:10.1f} MiB')
+    total = total_saved + sum(n for _, n in static)
+    print(f'  {"saved + static":<44} {total / mib:10.1f} MiB')
+
+
+if __name__ == '__main__':
+    main()
