@@ -15,6 +15,24 @@ from tests.test_models.test_distiller import make_batch
 
 pytestmark = pytest.mark.skipif(
     not ops.HAS_TRITON, reason='triton is not installed')
+CUDA = torch.cuda.is_available()
+DEVICE = 'cuda' if CUDA else 'cpu'
+
+
+@pytest.fixture(autouse=True)
+def _ieee_fp32():
+    """fp32 comparisons on a GPU: no TF32 in cuDNN convolutions or GEMMs."""
+    saved = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    (torch.backends.cudnn.allow_tf32,
+     torch.backends.cuda.matmul.allow_tf32) = saved
+
+
+def build(cfg):
+    return MODELS.build(cfg).to(DEVICE)
 
 
 def fused_cfg(**overrides):
@@ -53,16 +71,16 @@ def assert_same_training_step(model_a, model_b):
 
 
 def test_fused_kernels_give_the_eager_training_step():
-    eager = MODELS.build(tiny_sak_cfg())
-    fused = MODELS.build(fused_cfg())
+    eager = build(tiny_sak_cfg())
+    fused = build(fused_cfg())
     fused.load_state_dict(eager.state_dict())  # same parameters and keys
     fused.teacher_models = eager.teacher_models
     assert_same_training_step(eager, fused)
 
 
 def test_fused_kernels_give_the_eager_predictions():
-    eager = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
-    fused = MODELS.build(fused_cfg(build_teachers=False)).eval()
+    eager = build(tiny_sak_cfg(build_teachers=False)).eval()
+    fused = build(fused_cfg(build_teachers=False)).eval()
     fused.load_state_dict(eager.state_dict())
     data = eager.data_preprocessor(make_batch(), False)
     with torch.no_grad():
@@ -76,10 +94,10 @@ def test_fused_kernels_give_the_eager_predictions():
 
 
 def test_activation_checkpointing_keeps_the_gradients():
-    eager = MODELS.build(tiny_sak_cfg())
+    eager = build(tiny_sak_cfg())
     cfg = tiny_sak_cfg()
     cfg['backbone'] = dict(cfg['backbone'], with_cp=True)
-    ckpt = MODELS.build(cfg)
+    ckpt = build(cfg)
     ckpt.load_state_dict(eager.state_dict())
     ckpt.teacher_models = eager.teacher_models
     calls = []
@@ -98,7 +116,6 @@ def test_activation_checkpointing_keeps_the_gradients():
 
 # inductor on a GPU; on the CPU the tracing backends only (inductor's C++
 # build would take minutes): they run dynamo and AOTAutograd on our code.
-CUDA = torch.cuda.is_available()
 TRAIN_BACKEND = dict() if CUDA else dict(backend='aot_eager')
 PREDICT_BACKEND = dict(mode='reduce-overhead') if CUDA else dict(
     backend='eager')
@@ -106,12 +123,11 @@ PREDICT_BACKEND = dict(mode='reduce-overhead') if CUDA else dict(
 
 def test_compiled_model_gives_the_eager_training_step_and_predictions():
     torch._dynamo.reset()
-    device = 'cuda' if CUDA else 'cpu'
     cfg = fused_cfg() if CUDA else tiny_sak_cfg()
-    eager = MODELS.build(cfg).to(device)
-    compiled = MODELS.build(dict(cfg, compile=dict(
+    eager = build(cfg)
+    compiled = build(dict(cfg, compile=dict(
         teachers=TRAIN_BACKEND, student=TRAIN_BACKEND,
-        predict=PREDICT_BACKEND))).to(device)
+        predict=PREDICT_BACKEND)))
     compiled.load_state_dict(eager.state_dict())
     for name, teacher in eager.teacher_models.items():
         compiled.teacher_models[name].load_state_dict(teacher.state_dict())

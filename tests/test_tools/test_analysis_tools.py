@@ -149,15 +149,27 @@ def test_tensorboard_switch_adds_the_backend():
 
 @pytest.mark.parametrize('mode', ['train', 'infer'])
 def test_benchmark_tool_reports_every_number(mode, capsys):
-    run_tool('analysis/benchmark.py', CONFIG, '--mode', mode, '--batch', '2',
-             '--iters', '2', '--warmup', '1', '--amp', 'fp32', '--device',
-             'cpu')
-    out = capsys.readouterr().out
+    def run(*options):
+        run_tool('analysis/benchmark.py', CONFIG, '--mode', mode, '--batch',
+                 '2', '--iters', '2', '--warmup', '1', '--amp', 'fp32',
+                 '--device', 'cpu', *options)
+        return capsys.readouterr().out
+
+    out = run()
     for key in ('step time (median, ms)', 'images / s', 'peak memory',
-                'FLOPs / image (TFLOP)', 'MFU', 'time split'):
+                'FLOPs / image (GFLOP)', 'MFU', 'time split'):
         assert key in out
     if mode == 'train':
         assert 'teachers' in out and 'optimizer' in out
+
+    def flops(text):
+        line = next(x for x in text.splitlines() if x.startswith('FLOPs'))
+        return float(line.split()[-1])
+
+    # Triton kernels are invisible to the FLOP counter: counted eagerly
+    fused = run('--cfg-options', 'model.backbone.fused_kernels=True',
+                'model.neck.fused_kernels=True')
+    assert flops(fused) == flops(out) > 0
 
 
 def test_test_tool_saves_predictions_in_seism_layout(setup):
