@@ -249,6 +249,7 @@ def test_teachers_run_in_the_autocast_dtype_without_autograd():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             feats = teacher(x)
         assert next(teacher.parameters()).dtype == torch.bfloat16, name
+        assert teacher.gain.dtype == torch.float32  # buffers keep fp32
         for f, r in zip(feats, ref):
             assert not f.is_inference()
             cos = F.cosine_similarity(f.float().flatten(1), r.flatten(1))

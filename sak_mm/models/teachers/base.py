@@ -98,7 +98,10 @@ class TeacherWrapper(nn.Module):
         if torch.is_autocast_enabled(device):
             dtype = torch.get_autocast_dtype(device)
             if weight.dtype != dtype:
-                self.to(dtype)
+                # parameters only: buffers (normalisation constants) keep
+                # their precision
+                for param in self.parameters():
+                    param.data = param.data.to(dtype)
                 self._autocast_dtype = dtype
         elif weight.dtype == getattr(self, '_autocast_dtype', None):
             raise RuntimeError(
