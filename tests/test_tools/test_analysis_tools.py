@@ -148,7 +148,7 @@ def test_tensorboard_switch_adds_the_backend():
 
 
 @pytest.mark.parametrize('mode', ['train', 'infer'])
-def test_benchmark_tool_reports_every_number(mode, capsys):
+def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
     def run(*options):
         run_tool('analysis/benchmark.py', CONFIG, '--mode', mode, '--batch',
                  '2', '--iters', '2', '--warmup', '1', '--amp', 'fp32',
@@ -167,9 +167,14 @@ def test_benchmark_tool_reports_every_number(mode, capsys):
         return float(line.split()[-1])
 
     # Triton kernels are invisible to the FLOP counter: counted eagerly
+    table = tmp_path / 'rows.md'
     fused = run('--cfg-options', 'model.backbone.fused_kernels=True',
-                'model.neck.fused_kernels=True')
+                'model.neck.fused_kernels=True', '--markdown-row', str(table))
     assert flops(fused) == flops(out) > 0
+    cells = table.read_text().strip().strip('|').split('|')
+    assert len(cells) == 11
+    assert cells[0].strip() == 'sak_tiny_demo.py' and cells[2].strip() == mode
+    assert 'model.backbone.fused_kernels=True' in cells[1]
 
 
 def test_test_tool_saves_predictions_in_seism_layout(setup):

@@ -16,6 +16,7 @@ through ``--cfg-options``, e.g. ``model.backbone.fused_kernels=False``,
 ``model.backbone.with_cp=True`` or ``model.compile.predict.mode=reduce-overhead``.
 """
 import argparse
+import os.path as osp
 import statistics
 import time
 
@@ -23,6 +24,10 @@ import torch
 from mmengine.config import Config, DictAction
 
 PEAK_TFLOPS = {'bf16': 790.0, 'fp32': 67.0}  # dense, one H100
+MARKDOWN_HEADER = ('| config | options | mode | batch | amp | img/s | ms / step '
+                   '| peak GiB | TFLOP / img | MFU | time split |\n'
+                   '| --- | --- | --- | --- | --- | --- | --- | --- | --- '
+                   '| --- | --- |\n')
 
 
 def parse_args():
@@ -38,6 +43,9 @@ def parse_args():
     parser.add_argument('--peak-tflops', type=float,
                         help='device peak for MFU (default: H100 dense)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--markdown-row', metavar='FILE',
+                        help='also append the result as one row of a '
+                        'markdown table (see MARKDOWN_HEADER) to FILE')
     return parser.parse_args()
 
 
@@ -177,6 +185,16 @@ def main():
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f'{key.ljust(width)}  {value}')
+    if args.markdown_row:
+        options = ' '.join(f'{k}={v}' for k, v in
+                           (args.cfg_options or {}).items()) or 'defaults'
+        cells = (osp.basename(args.config), options, args.mode, args.batch,
+                 args.amp, f'{args.batch / t_step:.2f}',
+                 f'{1000 * t_step:.1f}', f'{peak:.1f}',
+                 f'{flops / args.batch / 1e12:.2f}', f'{100 * mfu:.1f} %',
+                 split)
+        with open(args.markdown_row, 'a') as f:
+            f.write('| ' + ' | '.join(str(c) for c in cells) + ' |\n')
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@
 #   bash tools/analysis/gpu_suite.sh [OUT_DIR]     (default work_dirs/gpu_suite)
 #
 # Everything printed is also written to OUT_DIR (tests.log, train.log,
-# ops.txt, benchmark.txt).
+# ops.txt, benchmark.txt, and benchmark_table.md: one markdown row per run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-work_dirs/gpu_suite}
@@ -40,7 +40,8 @@ echo "## Model benchmark"
 B=tools/analysis/benchmark.py
 L=configs/sak/sak_vitl_nyud.py
 EAGER=(model.backbone.fused_kernels=False model.neck.fused_kernels=False)
-row() { echo "### $*"; python "$B" "$@"; echo; }
+python -c "import sys; sys.path.insert(0, 'tools/analysis'); import benchmark; print(benchmark.MARKDOWN_HEADER, end='')" > "$OUT/benchmark_table.md"
+row() { echo "### $*"; python "$B" "$@" --markdown-row "$OUT/benchmark_table.md"; echo; }
 {
   row $L --mode train --batch 8 --amp bf16 --iters 10
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options "${EAGER[@]}"
@@ -54,3 +55,5 @@ row() { echo "### $*"; python "$B" "$@"; echo; }
   row $L --mode infer --batch 32 --amp bf16 --iters 10
   row $L --mode infer --batch 32 --amp bf16 --iters 10 --cfg-options model.compile.predict.mode=max-autotune-no-cudagraphs
 } 2>&1 | tee "$OUT/benchmark.txt"
+echo "## Table for docs/benchmark.md"
+cat "$OUT/benchmark_table.md"
