@@ -68,9 +68,10 @@ def compile_kernel(fn, signature: dict, constexprs: dict, options: dict,
 
 
 def cases():
-    """(name, kernel, signature, constexprs, options) of every launch the
+    """(name, kernel, signature, constexprs, options) of the launches the
     ops make at ViT-S/B/L widths (8 images of 448x576, 3 teachers, 4 and 5
-    tasks)."""
+    tasks): training steps everywhere, the first adapter without gradients
+    (inference) at ViT-L."""
     adapter = importlib.import_module('sak_mm.ops.adapter')
     mix = importlib.import_module('sak_mm.ops.mor_mix')
     tokens = 8 * (1 + 28 * 36)
@@ -84,11 +85,16 @@ def cases():
                 z_ptr='*fp32', r_ptr='*fp32', wd_ptr=ptr, bd_ptr='*fp32',
                 wu_ptr=ptr, bu_ptr='*fp32', s_ptr='*fp32', out_ptr='*fp32',
                 x_ptr=ptr, h_ptr=ptr, M='i32', D='i32', R='i32')
-            constexprs = dict(HAS_RES=True, SAVE=True,
-                              GEMM=adapter._GEMM_CODE[dtype], EMULATE=False,
-                              **launch)
-            yield (f'adapter d={dims} {name}', adapter._adapter_fwd_kernel,
-                   signature, constexprs, options)
+            for has_res, save, what in ((True, True, 'train'),
+                                        (False, False, 'first, no grad')):
+                if not has_res and dims != 1024:
+                    continue
+                constexprs = dict(HAS_RES=has_res, SAVE=save,
+                                  GEMM=adapter._GEMM_CODE[dtype],
+                                  EMULATE=False, **launch)
+                yield (f'adapter d={dims} {name} {what}',
+                       adapter._adapter_fwd_kernel, signature, constexprs,
+                       options)
     for tasks in (4, 5):
         for dtype in ('fp32', 'bf16'):
             launch = mix._launch_config(1008 * 1024, tasks)
