@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """The frozen-teacher contract shared by every foundation-model family."""
+import contextlib
 from typing import List, Optional, Sequence
 
 import torch
@@ -34,9 +35,10 @@ class TeacherWrapper(nn.Module):
             (AMP training), convert its frozen weights to the autocast dtype
             once, instead of letting autocast cast them at every call (it
             caches casts only of weights that require grad): half the
-            teacher memory and no cast kernels. One-way: a teacher converted
-            this way refuses to run outside autocast afterwards. Without
-            autocast nothing changes (the fp32 path is the reference math).
+            teacher memory and no cast kernels. One-way: once converted, a
+            call without autocast (e.g. a validation hook) runs under
+            autocast in that dtype, as training did. A model that never
+            runs under autocast keeps fp32 weights (the reference math).
     """
 
     def __init__(self,
@@ -88,12 +90,12 @@ class TeacherWrapper(nn.Module):
         """Teachers stay in eval mode whatever the student does."""
         return super().train(False)
 
-    def _match_autocast(self, x: torch.Tensor) -> None:
-        """Keep the weights in the autocast dtype (see ``autocast_weights``).
-        """
+    def _autocast_dtype_for(self, x: torch.Tensor) -> Optional[torch.dtype]:
+        """Keep the weights in the autocast dtype (see ``autocast_weights``);
+        return the dtype a call without autocast must run in, if any."""
         weight = next(self.parameters(), None)
         if not self.autocast_weights or weight is None:
-            return
+            return None
         device = x.device.type
         if torch.is_autocast_enabled(device):
             dtype = torch.get_autocast_dtype(device)
@@ -102,24 +104,24 @@ class TeacherWrapper(nn.Module):
                 # their precision
                 for param in self.parameters():
                     param.data = param.data.to(dtype)
-                self._autocast_dtype = dtype
-        elif weight.dtype == getattr(self, '_autocast_dtype', None):
-            raise RuntimeError(
-                f'{type(self).__name__}: its weights were converted to '
-                f'{weight.dtype} for autocast (autocast_weights=True) and '
-                f'cannot run without autocast any more; build the model '
-                f'again, or set autocast_weights=False to keep them fp32')
+                self._converted_to = dtype
+            return None
+        # converted weights cannot give fp32 results any more: a later call
+        # without autocast (e.g. a validation hook) runs as training did
+        return getattr(self, '_converted_to', None)
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         """Student-normalised images -> 4 feature maps (no autograd
         history; ordinary tensors, so losses may save them for backward).
         """
-        self._match_autocast(x)
+        dtype = self._autocast_dtype_for(x)
         input_shape = tuple(x.shape[-2:])
         # dynamo's guards fail on inference-mode tensors (torch 2.14), so a
         # compiled teacher runs under no_grad
         context = torch.no_grad if self._compiled else torch.inference_mode
-        with context():
+        autocast = torch.autocast(x.device.type, dtype=dtype) if dtype \
+            else contextlib.nullcontext()
+        with context(), autocast:
             if self.renormalize:
                 x = x * self.gain.to(x.dtype) + self.bias.to(x.dtype)
             feats = self.postprocess(
