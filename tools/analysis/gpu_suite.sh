@@ -4,20 +4,30 @@
 # teachers, compiled model, CUDA graphs), a short bf16-AMP demo training
 # through tools/train.py, then the kernel table and the model table.
 #
-#   bash tools/analysis/gpu_suite.sh [OUT_DIR]     (default work_dirs/gpu_suite)
+#   bash tools/analysis/gpu_suite.sh [OUT_DIR] [PARTS...]
 #
-# Everything printed is also written to OUT_DIR (tests.log, train.log,
-# ops.txt, benchmark.txt, and benchmark_table.md: one markdown row per run).
+# OUT_DIR defaults to work_dirs/gpu_suite; PARTS to all of: tests train ops
+# bench-train bench-infer (several minutes each on an H100, so a
+# time-limited session can run them one call at a time; the markdown table
+# collects the rows of every call into the same OUT_DIR). Everything printed is also written to
+# OUT_DIR (tests.log, train.log, ops.txt, benchmark.txt, and
+# benchmark_table.md: one markdown row per benchmark run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-work_dirs/gpu_suite}
+shift || true
+PARTS=${*:-tests train ops bench-train bench-infer}
 mkdir -p "$OUT"
 python -c "import torch, sys; torch.cuda.is_available() or sys.exit('gpu_suite.sh needs a CUDA GPU')"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 
+if part tests; then
 echo "## GPU correctness tests"
 python -m pytest -q -p no:cacheprovider tests/test_ops tests/test_models 2>&1 | tee "$OUT/tests.log"
+fi
 
+if part train; then
 echo "## bf16 AMP demo training (AmpOptimWrapper, fused kernels, resume)"
 python tools/misc/make_demo_data.py "$OUT/nyud_demo" > /dev/null
 DEMO=(--work-dir "$OUT/demo" --amp bf16 --cfg-options
@@ -32,16 +42,24 @@ DEMO=(--work-dir "$OUT/demo" --amp bf16 --cfg-options
   python tools/train.py configs/demo/sak_tiny_demo.py "${DEMO[@]}" \
     train_cfg.max_iters=60 train_cfg.val_interval=60 --resume
 } 2>&1 | grep -E "Iter\(train\)|Iter\(val\)|resumed|Traceback|Error:" | cut -c1-220 | tee "$OUT/train.log"
+fi
 
+if part ops; then
 echo "## Fused kernels vs eager vs torch.compile"
 python tools/analysis/benchmark_ops.py | tee "$OUT/ops.txt"
+fi
 
-echo "## Model benchmark"
 B=tools/analysis/benchmark.py
 L=configs/sak/sak_vitl_nyud.py
 EAGER=(model.backbone.fused_kernels=False model.neck.fused_kernels=False)
-python -c "import sys; sys.path.insert(0, 'tools/analysis'); import benchmark; print(benchmark.MARKDOWN_HEADER, end='')" > "$OUT/benchmark_table.md"
-row() { echo "### $*"; python "$B" "$@" --markdown-row "$OUT/benchmark_table.md"; echo; }
+TABLE="$OUT/benchmark_table.md"
+row() { echo "### $*"; python "$B" "$@" --markdown-row "$TABLE"; echo; }
+if part bench-train || part bench-infer; then
+  [ -f "$TABLE" ] || python -c "import sys; sys.path.insert(0, 'tools/analysis'); import benchmark; print(benchmark.MARKDOWN_HEADER, end='')" > "$TABLE"
+fi
+
+if part bench-train; then
+echo "## Model benchmark: training"
 {
   row $L --mode train --batch 8 --amp bf16 --iters 10
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options "${EAGER[@]}"
@@ -49,11 +67,21 @@ row() { echo "### $*"; python "$B" "$@" --markdown-row "$OUT/benchmark_table.md"
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.compile.teachers=True
   row $L --mode train --batch 2 --amp fp32 --iters 10 --cfg-options "${EAGER[@]}"
   row configs/sak/sak_vitb_nyud.py --mode train --batch 8 --amp bf16 --iters 10
+} 2>&1 | tee -a "$OUT/benchmark.txt"
+fi
+
+if part bench-infer; then
+echo "## Model benchmark: inference"
+{
   row $L --mode infer --batch 1 --amp fp32 --iters 30
   row $L --mode infer --batch 1 --amp bf16 --iters 30
   row $L --mode infer --batch 1 --amp bf16 --iters 30 --cfg-options model.compile.predict.mode=reduce-overhead
   row $L --mode infer --batch 32 --amp bf16 --iters 10
   row $L --mode infer --batch 32 --amp bf16 --iters 10 --cfg-options model.compile.predict.mode=max-autotune-no-cudagraphs
-} 2>&1 | tee "$OUT/benchmark.txt"
-echo "## Table for docs/benchmark.md"
-cat "$OUT/benchmark_table.md"
+} 2>&1 | tee -a "$OUT/benchmark.txt"
+fi
+
+if [ -f "$TABLE" ]; then
+  echo "## Table for docs/benchmark.md (rows of every run into $OUT)"
+  cat "$TABLE"
+fi
