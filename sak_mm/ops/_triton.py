@@ -40,14 +40,6 @@ def matmul_dtype(x: torch.Tensor, *weights: torch.Tensor) -> torch.dtype:
     return dtype
 
 
-def to_tl_dtype(dtype: torch.dtype):
-    return {
-        torch.float32: tl.float32,
-        torch.bfloat16: tl.bfloat16,
-        torch.float16: tl.float16
-    }[dtype]
-
-
 def check_float(name: str, t: torch.Tensor) -> None:
     if t.dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise TypeError(f'{name} must be float32, bfloat16 or float16, got '

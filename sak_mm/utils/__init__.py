@@ -1,7 +1,9 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .model_cfg import without_weight_files
-from .runtime import apply_runtime_switches, set_precision
+from .runtime import apply_runtime_switches, load_config, set_precision
 from .synthetic import synthetic_batch
 
-__all__ = ['apply_runtime_switches', 'set_precision', 'synthetic_batch',
-    'without_weight_files']
+__all__ = [
+    'apply_runtime_switches', 'load_config', 'set_precision',
+    'synthetic_batch', 'without_weight_files'
+]

@@ -1,8 +1,22 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Config switches the tools apply before building a Runner."""
+from typing import Optional
+
 from mmengine.config import Config
 
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """A tool's config: the file, its ``--cfg-options`` overrides, and the
+    default registry scope set from it (``sak_mm`` unless it says
+    otherwise)."""
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    return cfg
 
 
 def apply_runtime_switches(cfg: Config) -> Config:

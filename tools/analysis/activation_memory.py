@@ -21,7 +21,7 @@ import argparse
 import collections
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 # (module name prefix, label); the backbone's own label covers what its
 # forward saves outside submodules: the fused adapter kernels' tensors and
@@ -81,14 +81,9 @@ def count_saved(model, data, autocast: dict) -> collections.Counter:
 
 def main():
     args = parse_args()
-    from mmengine.registry import init_default_scope
-
     from sak_mm.registry import MODELS
-    from sak_mm.utils import synthetic_batch, without_weight_files
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    from sak_mm.utils import load_config, synthetic_batch, without_weight_files
+    cfg = load_config(args.config, args.cfg_options)
     model = MODELS.build(without_weight_files(cfg.model)).to(args.device)
     model.train()
     size = tuple(cfg.model.backbone.stem.img_size)

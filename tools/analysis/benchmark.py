@@ -21,13 +21,13 @@ import statistics
 import time
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 PEAK_TFLOPS = {'bf16': 790.0, 'fp32': 67.0}  # dense, one H100
-MARKDOWN_HEADER = ('| config | options | mode | batch | amp | img/s | ms / step '
-                   '| peak GiB | TFLOP / img | MFU | time split |\n'
-                   '| --- | --- | --- | --- | --- | --- | --- | --- | --- '
-                   '| --- | --- |\n')
+MARKDOWN_HEADER = (
+    '| config | options | mode | batch | amp | img/s | ms / step | peak GiB '
+    '| TFLOP / img | MFU | time split |\n'
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n')
 
 
 def parse_args():
@@ -88,14 +88,9 @@ def count_flops(model, fn) -> float:
 
 def main():
     args = parse_args()
-    from mmengine.registry import init_default_scope
-
     from sak_mm.registry import MODELS
-    from sak_mm.utils import synthetic_batch, without_weight_files
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    from sak_mm.utils import load_config, synthetic_batch, without_weight_files
+    cfg = load_config(args.config, args.cfg_options)
     model_cfg = without_weight_files(cfg.model)
     if args.mode == 'infer':
         model_cfg.build_teachers = False

@@ -11,7 +11,7 @@ neck and each task head. FLOPs count a multiply-add as 2.
 import argparse
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args():
@@ -87,15 +87,10 @@ def component_table(model, shape) -> list:
 
 def main():
     args = parse_args()
-    from mmengine.registry import init_default_scope
-
     from sak_mm.registry import MODELS
-    from sak_mm.utils import without_weight_files
+    from sak_mm.utils import load_config, without_weight_files
     from sak_mm.visualization.plots import format_table
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    cfg = load_config(args.config, args.cfg_options)
     model = MODELS.build(without_weight_files(cfg.model))
     stem = cfg.model.backbone.get('stem') or {}
     shape = tuple(args.shape or stem.get('img_size') or (512, 512))

@@ -11,7 +11,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args():
@@ -28,15 +28,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmengine.registry import init_default_scope
     from mmengine.utils import ProgressBar
 
     from sak_mm.registry import DATASETS
+    from sak_mm.utils import load_config
     from sak_mm.visualization import MultiTaskVisualizer
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    cfg = load_config(args.config, args.cfg_options)
     dataset = DATASETS.build(cfg.get(f'{args.phase}_dataloader').dataset)
     visualizer = MultiTaskVisualizer(name='browse_dataset')
     os.makedirs(args.output_dir, exist_ok=True)
