@@ -6,12 +6,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from sak_mm.engine import enable_safe_checkpoints
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
+from sak_mm.utils import load_config
 
 ImageType = Union[str, np.ndarray]
 
@@ -35,10 +35,7 @@ def init_model(config: Union[str, Config],
     Returns:
         The model in eval mode, with the config as ``model.cfg``.
     """
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    cfg = load_config(config, cfg_options)
     cfg.model.build_teachers = with_teachers
     model = MODELS.build(cfg.model)
     if checkpoint is not None:

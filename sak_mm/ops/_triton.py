@@ -13,6 +13,23 @@ except ImportError:  # CPU-only installs without triton: reference path only
 
 HAS_TRITON = triton is not None
 
+#: dtype codes the kernels take as constexprs (0 = no rounding)
+DTYPE_CODE = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
+
+if HAS_TRITON:
+
+    @triton.jit
+    def round_to(x, CODE: tl.constexpr):
+        """fp32 values rounded to the dtype of ``CODE`` (see
+        ``DTYPE_CODE``), staying fp32: what an eager op computing in that
+        dtype would have produced."""
+        y = x
+        if CODE == 1:
+            y = x.to(tl.bfloat16).to(tl.float32)
+        elif CODE == 2:
+            y = x.to(tl.float16).to(tl.float32)
+        return y
+
 
 def interpreting() -> bool:
     """Triton's CPU interpreter is on (``TRITON_INTERPRET=1``)."""

@@ -23,57 +23,52 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ._triton import (HAS_TRITON, check_float, interpreting, matmul_dtype,
-                      triton, triton_usable)
+from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, interpreting,
+                      matmul_dtype, triton, triton_usable)
 
 if HAS_TRITON:
-    from ._triton import tl
+    from ._triton import round_to, tl
 
     @triton.jit
     def _operand(x, GEMM: tl.constexpr, EMULATE: tl.constexpr):
-        """``x`` as a ``tl.dot`` operand: rounded to the GEMM dtype (code 0
-        fp32 / 1 bf16 / 2 fp16). EMULATE keeps the rounded values in fp32
-        (multiplied in IEEE fp32: exactly the same products) for the
-        interpreter, whose bf16 ``tl.dot`` is wrong (triton 3.8)."""
-        if GEMM == 1:
+        """``x`` as a ``tl.dot`` operand in the GEMM dtype (``DTYPE_CODE``).
+        EMULATE keeps the rounded values in fp32 (multiplied in IEEE fp32:
+        exactly the same products) for the interpreter, whose bf16
+        ``tl.dot`` is wrong (triton 3.8)."""
+        if EMULATE:
+            y = round_to(x.to(tl.float32), GEMM)
+        elif GEMM == 1:
             y = x.to(tl.bfloat16)
         elif GEMM == 2:
             y = x.to(tl.float16)
         else:
             y = x.to(tl.float32)
-        if EMULATE:
-            y = y.to(tl.float32)
         return y
 
     @triton.jit
-    def _mma(a, b, acc, GEMM: tl.constexpr, EMULATE: tl.constexpr):
-        """``acc + a @ b`` for operands made by :func:`_operand`; fp32
-        operands multiply in IEEE fp32, never TF32."""
-        if GEMM == 0:
-            out = tl.dot(a, b, acc, input_precision='ieee')
-        elif EMULATE:
+    def _mma(a, b, acc, IEEE: tl.constexpr):
+        """``acc + a @ b`` for operands made by :func:`_operand`; IEEE
+        (fp32 or emulated operands) never uses TF32."""
+        if IEEE:
             out = tl.dot(a, b, acc, input_precision='ieee')
         else:
             out = tl.dot(a, b, acc)
         return out
 
     @triton.jit
-    def _round(x, GEMM: tl.constexpr):
-        """Round fp32 values to the GEMM dtype (what eager's GEMM outputs
-        are), staying in fp32."""
-        y = x
-        if GEMM == 1:
-            y = x.to(tl.bfloat16).to(tl.float32)
-        elif GEMM == 2:
-            y = x.to(tl.float16).to(tl.float32)
-        return y
+    def _load_x(z_ptr, res_base, offs, mask, HAS_RES: tl.constexpr):
+        """A tile of ``x = Z + R`` (``Z`` alone without a residual), fp32."""
+        x = tl.load(z_ptr + offs, mask=mask, other=0.).to(tl.float32)
+        if HAS_RES:
+            x += tl.load(res_base + offs, mask=mask, other=0.).to(tl.float32)
+        return x
 
     @triton.jit
     def _adapter_fwd_kernel(z_ptr, r_ptr, wd_ptr, bd_ptr, wu_ptr, bu_ptr,
                             s_ptr, out_ptr, x_ptr, h_ptr, M, D, R,
                             HAS_RES: tl.constexpr, SAVE: tl.constexpr,
                             GEMM: tl.constexpr, EMULATE: tl.constexpr,
-                            BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr,
+                            IEEE: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_K: tl.constexpr,
                             BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr):
         pid_m = tl.program_id(0)
         t = tl.program_id(1)  # teacher
@@ -92,10 +87,7 @@ if HAS_TRITON:
             k_ok = kk < D
             offs = rows[:, None].to(tl.int64) * D + kk[None, :]
             mask = row_ok[:, None] & k_ok[None, :]
-            x = tl.load(z_ptr + offs, mask=mask, other=0.).to(tl.float32)
-            if HAS_RES:
-                x += tl.load(res_base + offs, mask=mask,
-                             other=0.).to(tl.float32)
+            x = _load_x(z_ptr, res_base, offs, mask, HAS_RES)
             if SAVE:  # the GEMM input, as eager autocast saves it
                 tl.store(x_base + offs,
                          x.to(x_ptr.dtype.element_ty), mask=mask)
@@ -105,9 +97,9 @@ if HAS_TRITON:
                 other=0.)
             acc = _mma(
                 _operand(x, GEMM, EMULATE), _operand(w, GEMM, EMULATE), acc,
-                GEMM, EMULATE)
+                IEEE)
         bd = tl.load(bd_ptr + t * R + rr, mask=r_ok, other=0.)
-        h = _round(acc + bd.to(tl.float32)[None, :], GEMM)
+        h = round_to(acc + bd.to(tl.float32)[None, :], GEMM)
         if SAVE:
             tl.store(
                 h_ptr + t.to(tl.int64) * M * R + rows[:, None].to(tl.int64) *
@@ -128,22 +120,15 @@ if HAS_TRITON:
                 mask=n_ok[None, :] & r_ok[:, None],
                 other=0.)
             u = _mma(a, _operand(wu, GEMM, EMULATE),
-                     tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32), GEMM,
-                     EMULATE)
+                     tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32), IEEE)
             bu = tl.load(bu_ptr + t * D + nn, mask=n_ok, other=0.)
-            u = _round(u + bu.to(tl.float32)[None, :], GEMM)
+            u = round_to(u + bu.to(tl.float32)[None, :], GEMM)
             offs = rows[:, None].to(tl.int64) * D + nn[None, :]
             mask = row_ok[:, None] & n_ok[None, :]
-            x = tl.load(z_ptr + offs, mask=mask, other=0.).to(tl.float32)
-            if HAS_RES:
-                x += tl.load(res_base + offs, mask=mask,
-                             other=0.).to(tl.float32)
+            x = _load_x(z_ptr, res_base, offs, mask, HAS_RES)
             tl.store(out_base + offs,
                      (x + s * u).to(out_ptr.dtype.element_ty),
                      mask=mask)
-
-
-_GEMM_CODE = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
 
 
 def _launch_config(m: int, d: int, r: int, gemm_dtype: torch.dtype) -> dict:
@@ -187,13 +172,15 @@ def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
     # every row block reads all weights: cast them once (fp32 master
     # weights under autocast) rather than in every program
     wd, wu = wd.to(gemm_dtype), wu.to(gemm_dtype)
+    emulate = interpreting() and gemm_dtype != torch.float32
     _adapter_fwd_kernel[grid](
         z, residual if residual is not None else z, wd, bd, wu, bu, scale,
         out, x, h, m, d, r,
         HAS_RES=residual is not None,
         SAVE=save,
-        GEMM=_GEMM_CODE[gemm_dtype],
-        EMULATE=interpreting() and gemm_dtype != torch.float32,
+        GEMM=DTYPE_CODE[gemm_dtype],
+        EMULATE=emulate,
+        IEEE=emulate or gemm_dtype == torch.float32,
         **launch)
     saved = (x, h, wd, wu) if save else None
     return out, saved, gemm_dtype

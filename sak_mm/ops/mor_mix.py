@@ -19,29 +19,24 @@ gates are rounded to the experts' dtype first, as eager's ``g.to(dtype)``.
 """
 import torch
 
-from ._triton import HAS_TRITON, check_float, triton, triton_usable
+from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, triton,
+                      triton_usable)
 
 if HAS_TRITON:
-    from ._triton import tl
+    from ._triton import round_to, tl
 
     @triton.jit
-    def _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND_BF16: tl.constexpr,
-              ROUND_FP16: tl.constexpr):
-        """Gates ``g[b, :, e]`` as fp32, rounded like the experts."""
+    def _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND: tl.constexpr):
+        """Gates ``g[b, :, e]`` as fp32, rounded to the experts' dtype."""
         g = tl.load(g_ptr + b * T * E + tt * E + e, mask=t_ok,
                     other=0.).to(tl.float32)
-        if ROUND_BF16:
-            g = g.to(tl.bfloat16).to(tl.float32)
-        if ROUND_FP16:
-            g = g.to(tl.float16).to(tl.float32)
-        return g
+        return round_to(g, ROUND)
 
     @triton.jit
     def _mor_mix_fwd_kernel(tas_ptr, tsap_ptr, g_ptr, out_ptr, B, PD,
                             tas_stride_b, T, E: tl.constexpr,
                             BLOCK: tl.constexpr, T_PAD: tl.constexpr,
-                            ROUND_BF16: tl.constexpr,
-                            ROUND_FP16: tl.constexpr):
+                            ROUND: tl.constexpr):
         b = tl.program_id(0)
         i = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         ok = i < PD
@@ -56,7 +51,7 @@ if HAS_TRITON:
                 x = tl.load(
                     tsap_ptr + ((e - 1) * B + b).to(tl.int64) * PD + i,
                     mask=ok, other=0.)
-            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND_BF16, ROUND_FP16)
+            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND)
             acc += g[:, None] * x.to(tl.float32)[None, :]
         offs = (tt[:, None] * B + b).to(tl.int64) * PD + i[None, :]
         tl.store(out_ptr + offs, acc.to(out_ptr.dtype.element_ty),
@@ -66,8 +61,7 @@ if HAS_TRITON:
     def _mor_mix_bwd_kernel(tas_ptr, tsap_ptr, g_ptr, dout_ptr, dtas_ptr,
                             dtsap_ptr, dg_part_ptr, B, PD, tas_stride_b, T,
                             E: tl.constexpr, BLOCK: tl.constexpr,
-                            T_PAD: tl.constexpr, ROUND_BF16: tl.constexpr,
-                            ROUND_FP16: tl.constexpr):
+                            T_PAD: tl.constexpr, ROUND: tl.constexpr):
         b = tl.program_id(0)
         blk = tl.program_id(1)
         n_blk = tl.num_programs(1)
@@ -80,7 +74,7 @@ if HAS_TRITON:
                        other=0.).to(tl.float32)
         part_base = dg_part_ptr + ((b * n_blk + blk) * T_PAD + tt) * E
         for e in tl.static_range(E):
-            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND_BF16, ROUND_FP16)
+            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND)
             dx = tl.sum(g[:, None] * dout, axis=0)
             if e == 0:
                 x = tl.load(tas_ptr + b.to(tl.int64) * tas_stride_b + i,
@@ -103,11 +97,6 @@ def _launch_config(pd: int, num_tasks: int) -> dict:
     return dict(BLOCK=block, T_PAD=t_pad, num_warps=4)
 
 
-def _rounding(dtype: torch.dtype) -> dict:
-    return dict(ROUND_BF16=dtype == torch.bfloat16,
-                ROUND_FP16=dtype == torch.float16)
-
-
 class _MoRMixFunction(torch.autograd.Function):
 
     @staticmethod
@@ -121,7 +110,7 @@ class _MoRMixFunction(torch.autograd.Function):
         grid = (b, triton.cdiv(pd, cfg['BLOCK']))
         _mor_mix_fwd_kernel[grid](
             tas, tsap, gates, out, b, pd, tas.stride(0), num_tasks,
-            E=num_experts, **cfg, **_rounding(tsap.dtype))
+            E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
         ctx.save_for_backward(tas, tsap, gates)
         return out
 
@@ -141,7 +130,7 @@ class _MoRMixFunction(torch.autograd.Function):
         _mor_mix_bwd_kernel[(b, n_blk)](
             tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, pd,
             tas.stride(0), num_tasks,
-            E=num_experts, **cfg, **_rounding(tsap.dtype))
+            E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
         d_gates = parts.sum(1)[:, :num_tasks].to(gates.dtype)
         return d_tas, d_tsap, d_gates
 

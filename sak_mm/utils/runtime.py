@@ -1,18 +1,19 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Config switches the tools apply before building a Runner."""
-from typing import Optional
+from typing import Optional, Union
 
 from mmengine.config import Config
 
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """A tool's config: the file, its ``--cfg-options`` overrides, and the
-    default registry scope set from it (``sak_mm`` unless it says
-    otherwise)."""
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config (file path or :class:`Config`) with its ``--cfg-options``
+    overrides merged and the default registry scope set from it
+    (``sak_mm`` unless it says otherwise)."""
     from mmengine.registry import init_default_scope
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'sak_mm'))

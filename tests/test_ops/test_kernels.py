@@ -157,11 +157,29 @@ def test_mor_mix_rejects_mismatched_gates():
 
 
 def test_dispatch_uses_the_reference_where_triton_cannot_run(monkeypatch):
+    """CPU tensors without the interpreter take the eager reference; the
+    kernel is never called."""
+    import importlib
+    adapter = importlib.import_module('sak_mm.ops.adapter')
+    mix = importlib.import_module('sak_mm.ops.mor_mix')
+
+    def no_kernel(*args):
+        raise AssertionError('the Triton path was taken')
+
     monkeypatch.setenv('TRITON_INTERPRET', '0')
-    cpu = torch.zeros(1)
-    assert not ops.triton_usable(cpu)
+    monkeypatch.setattr(adapter, 'multi_adapter_triton', no_kernel)
+    monkeypatch.setattr(mix, 'mor_mix_triton', no_kernel)
+    inputs = {k: v.detach().cpu() if v is not None else None
+              for k, v in adapter_inputs().items()}
+    torch.testing.assert_close(ops.multi_adapter(**inputs),
+                               ops.multi_adapter_reference(**inputs))
+    mixing, _ = mix_inputs()
+    mixing = {k: v.detach().cpu() for k, v in mixing.items()}
+    torch.testing.assert_close(ops.mor_mix(**mixing),
+                               ops.mor_mix_reference(**mixing))
+    assert not ops.triton_usable(torch.zeros(1))
     if torch.cuda.is_available():
-        assert ops.triton_usable(cpu.cuda())
+        assert ops.triton_usable(torch.zeros(1).cuda())
 
 
 def test_kernels_compile_for_an_h100_without_spills():

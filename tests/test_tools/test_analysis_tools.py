@@ -171,8 +171,10 @@ def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
     fused = run('--cfg-options', 'model.backbone.fused_kernels=True',
                 'model.neck.fused_kernels=True', '--markdown-row', str(table))
     assert flops(fused) == flops(out) > 0
-    cells = table.read_text().strip().strip('|').split('|')
-    assert len(cells) == 11
+    header, rule, row = table.read_text().splitlines()
+    assert header.startswith('| config | options | mode |')
+    cells = row.strip().strip('|').split('|')
+    assert len(cells) == len(rule.strip('|').split('|')) == 11
     assert cells[0].strip() == 'sak_tiny_demo.py' and cells[2].strip() == mode
     assert 'model.backbone.fused_kernels=True' in cells[1]
 

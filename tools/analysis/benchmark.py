@@ -45,7 +45,8 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--markdown-row', metavar='FILE',
                         help='also append the result as one row of a '
-                        'markdown table (see MARKDOWN_HEADER) to FILE')
+                        'markdown table to FILE (a new FILE starts with the '
+                        'header)')
     return parser.parse_args()
 
 
@@ -188,8 +189,10 @@ def main():
                  f'{1000 * t_step:.1f}', f'{peak:.1f}',
                  f'{flops / args.batch / 1e12:.2f}', f'{100 * mfu:.1f} %',
                  split)
+        new_table = not osp.exists(args.markdown_row)
         with open(args.markdown_row, 'a') as f:
-            f.write('| ' + ' | '.join(str(c) for c in cells) + ' |\n')
+            f.write((MARKDOWN_HEADER if new_table else '') + '| ' +
+                    ' | '.join(str(c) for c in cells) + ' |\n')
 
 
 if __name__ == '__main__':

@@ -54,9 +54,6 @@ L=configs/sak/sak_vitl_nyud.py
 EAGER=(model.backbone.fused_kernels=False model.neck.fused_kernels=False)
 TABLE="$OUT/benchmark_table.md"
 row() { echo "### $*"; python "$B" "$@" --markdown-row "$TABLE"; echo; }
-if part bench-train || part bench-infer; then
-  [ -f "$TABLE" ] || python -c "import sys; sys.path.insert(0, 'tools/analysis'); import benchmark; print(benchmark.MARKDOWN_HEADER, end='')" > "$TABLE"
-fi
 
 if part bench-train; then
 echo "## Model benchmark: training"

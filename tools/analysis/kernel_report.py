@@ -72,6 +72,7 @@ def cases():
     ops make at ViT-S/B/L widths (8 images of 448x576, 3 teachers, 4 and 5
     tasks): training steps everywhere, the first adapter without gradients
     (inference) at ViT-L."""
+    from sak_mm.ops._triton import DTYPE_CODE
     adapter = importlib.import_module('sak_mm.ops.adapter')
     mix = importlib.import_module('sak_mm.ops.mor_mix')
     tokens = 8 * (1 + 28 * 36)
@@ -90,17 +91,19 @@ def cases():
                 if not has_res and dims != 1024:
                     continue
                 constexprs = dict(HAS_RES=has_res, SAVE=save,
-                                  GEMM=adapter._GEMM_CODE[dtype],
-                                  EMULATE=False, **launch)
+                                  GEMM=DTYPE_CODE[dtype], EMULATE=False,
+                                  IEEE=dtype == torch.float32, **launch)
                 yield (f'adapter d={dims} {name} {what}',
                        adapter._adapter_fwd_kernel, signature, constexprs,
                        options)
+    dtypes = dict(fp32='float32', bf16='bfloat16')
     for tasks in (4, 5):
-        for dtype in ('fp32', 'bf16'):
+        for dtype in dtypes:
             launch = mix._launch_config(1008 * 1024, tasks)
             options = dict(num_warps=launch.pop('num_warps'))
-            constexprs = dict(E=4, ROUND_BF16=dtype == 'bf16',
-                              ROUND_FP16=False, **launch)
+            constexprs = dict(
+                E=4, ROUND=DTYPE_CODE[getattr(torch, dtypes[dtype])],
+                **launch)
             maps = dict(tas_ptr=f'*{dtype}', tsap_ptr=f'*{dtype}',
                         g_ptr='*fp32')
             sizes = dict(B='i32', PD='i32', tas_stride_b='i32', T='i32')

@@ -159,26 +159,23 @@ class SAKDistiller(BaseModel):
         if unknown:
             raise KeyError(f'compile: unknown targets {sorted(unknown)}; '
                            f'choose from {list(self.COMPILE_TARGETS)}')
-
-        def options(target):
-            value = cfg.get(target, False)
-            if value is True:
-                return {}
-            if value is False or isinstance(value, dict):
-                return value
-            raise TypeError(f'compile.{target} must be a bool or a dict of '
-                            f'torch.compile arguments, got {value!r}')
-
-        if options('teachers') is not False:
+        options = {}  # target -> torch.compile kwargs, for targets to compile
+        for target, value in cfg.items():
+            if not isinstance(value, (bool, dict)):
+                raise TypeError(f'compile.{target} must be a bool or a dict '
+                                f'of torch.compile arguments, got {value!r}')
+            if value is not False:
+                options[target] = {} if value is True else value
+        if 'teachers' in options:
             for teacher in self.teacher_models.values():
-                teacher.compile(**options('teachers'))
-        if options('student') is not False:
+                teacher.compile(**options['teachers'])
+        if 'student' in options:
             for module in (self.backbone, self.neck, *self.heads.values()):
                 if module is not None:
-                    module.compile(**options('student'))
-        if options('predict') is not False:
+                    module.compile(**options['student'])
+        if 'predict' in options:
             self._compiled_predict = torch.compile(self._logits_and_gates,
-                                                   **options('predict'))
+                                                   **options['predict'])
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
