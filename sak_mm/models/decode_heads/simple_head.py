@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sak_mm.models.utils import recomputed_for_backward
 from sak_mm.registry import MODELS
 from .base_task_head import BaseTaskHead
 
@@ -58,11 +59,31 @@ class SimpleHead(BaseTaskHead):
                              f'levels, got {len(feats)}')
         h, w = feats[0].shape[-2:]
         size = (h * self.upsample_ratio, w * self.upsample_ratio)
-        outs = []
-        for lin, f in zip(self.linears, feats):
-            # contiguous NCHW: a channels-last view here would make the fuse
-            # conv's weight gradient channels-last (DDP stride mismatch)
-            f = lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
-            outs.append(F.interpolate(f, size=size, mode='bilinear',
-                                      align_corners=False))
-        return self.cls(self.fuse(torch.cat(outs, dim=1)))
+        # contiguous NCHW: a channels-last view here would make the fuse
+        # conv's weight gradient channels-last (DDP stride mismatch)
+        reduced = [
+            lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
+            for lin, f in zip(self.linears, feats)
+        ]
+        conv, norm, act = self.fuse
+        # The two full-resolution maps that only feed a convolution are not
+        # kept for backward but rebuilt from what is kept anyway (the
+        # upsampled concat from the 1/16-size reduced levels, the
+        # activation from its input): half the head's activation memory
+        # for an interpolation and a GELU, with the same values.
+        x = self._upsample_concat(reduced, size)
+        with recomputed_for_backward(
+                x, lambda *r: self._upsample_concat(r, size), *reduced):
+            y = conv(x)
+        del x
+        z = norm(y)
+        g = act(z)
+        with recomputed_for_backward(g, act, z):
+            return self.cls(g)
+
+    @staticmethod
+    def _upsample_concat(reduced: List[torch.Tensor], size) -> torch.Tensor:
+        return torch.cat([
+            F.interpolate(r, size=size, mode='bilinear', align_corners=False)
+            for r in reduced
+        ], dim=1)
