@@ -94,6 +94,40 @@ def test_distill_loss_upsamples_the_smaller_map():
         DistillLoss()(torch.randn(1, 4, 3, 4), torch.randn(1, 5, 3, 4))
 
 
+def test_distill_loss_gradient_matches_the_plain_losses():
+    """The gradient formed in the forward pass is the plain losses'
+    gradient, each term weighted by its own incoming gradient, and backward
+    keeps the student-sized gradients, not teacher-sized intermediates."""
+    torch.manual_seed(0)
+    s = torch.randn(2, 8, 3, 4, requires_grad=True)
+    t = torch.randn(2, 8, 6, 8)
+    kept = []
+
+    def pack(x):
+        kept.append(x.untyped_storage().nbytes())
+        return x
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+        out = DistillLoss(loss_weight=0.5)(s, t)
+    assert sum(kept) == 2 * s.numel() * s.element_size()
+    (2 * out['loss_cos'] + 3 * out['loss_sl1']).backward()
+
+    ref = s.detach().clone().requires_grad_()
+    up = F.interpolate(ref, (6, 8), mode='bilinear', align_corners=False)
+    cos = nn.CosineEmbeddingLoss()(up.flatten(1), t.flatten(1),
+                                   torch.ones(2))
+    sl1 = nn.SmoothL1Loss()(up, t)
+    (2 * 0.5 * 0.9 * cos + 3 * 0.5 * 0.1 * sl1).backward()
+    # fp32 rounding only: the two terms' gradients meet after, not before,
+    # the interpolation's backward
+    torch.testing.assert_close(s.grad, ref.grad, rtol=1e-5, atol=1e-8)
+    torch.testing.assert_close(out['loss_cos'], 0.5 * 0.9 * cos.detach())
+    # no gradient wanted: the plain formula, nothing kept
+    with torch.no_grad():
+        torch.testing.assert_close(DistillLoss()(s, t)['loss_sl1'],
+                                   0.1 * sl1.detach())
+
+
 def test_task_losses_accept_bf16_predictions():
     """Under autocast the heads emit bf16; losses are computed in fp32."""
     pred = torch.randn(1, 2, 2, 2).bfloat16()

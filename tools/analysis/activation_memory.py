@@ -10,7 +10,9 @@ teacher weights).
 Saved tensors are counted once per storage (a tensor saved by two ops, or
 a view of another, counts once) and attributed to the module whose forward
 saved them first; parameters themselves are static memory, not
-activations. Teachers run without autograd and save nothing; their
+activations. Saved tensors computed from parameters alone (autocast's
+bf16 weight copies, stacked adapter weights) are listed apart: they do not
+grow with the batch, so the batch-N estimate counts them once. Teachers run without autograd and save nothing; their
 outputs are a few MB. On the CPU the fused kernels run only with
 ``TRITON_INTERPRET=1`` (slow at ViT-L sizes: minutes); without it the
 ``fused_kernels`` switches fall back to the eager code and count as eager.
@@ -22,6 +24,8 @@ import collections
 
 import torch
 from mmengine.config import DictAction
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 # (module name prefix, label); the backbone's own label covers what its
 # forward saves outside submodules: the fused adapter kernels' tensors and
@@ -39,6 +43,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--estimate-batch', type=int, default=8,
+                        help='also print the memory this count predicts '
+                        'at this batch size')
     parser.add_argument('--amp', choices=['bf16', 'fp32'], default='bf16')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -52,25 +59,58 @@ def component(name: str) -> str:
     return 'losses and glue'  # losses, teacher outputs, reshapes
 
 
+WEIGHT_COPIES = 'weight copies (once per step)'
+
+
+def _storage(tensor: torch.Tensor) -> int:
+    return tensor.untyped_storage().data_ptr()
+
+
+class ParameterDerived(TorchDispatchMode):
+    """Tracks the storages computed from parameters alone (casts, stacks,
+    transposes of weights): every op's outputs are marked derived exactly
+    when all its tensor inputs are, so a freed address reused by an
+    activation is unmarked again."""
+
+    def __init__(self, parameters):
+        super().__init__()
+        self.derived = {_storage(p) for p in parameters}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = [t for t in tree_leaves((args, kwargs))
+                  if isinstance(t, torch.Tensor)]
+        derived = bool(inputs) and all(
+            _storage(t) in self.derived for t in inputs)
+        for t in tree_leaves(out):
+            if isinstance(t, torch.Tensor):
+                (self.derived.add if derived else self.derived.discard)(
+                    _storage(t))
+        return out
+
+
 def count_saved(model, data, autocast: dict) -> collections.Counter:
-    """Bytes saved for backward by one loss forward, per component."""
+    """Bytes saved for backward by one loss forward, per component, with
+    the copies of parameters under :data:`WEIGHT_COPIES`."""
     stack = ['losses and glue']
     for name, module in model.named_modules():
         label = component(name) if name else stack[0]
         module.register_forward_pre_hook(
             lambda *args, label=label: stack.append(label))
         module.register_forward_hook(lambda *args: stack.pop() and None)
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    params = {_storage(p) for p in model.parameters()}
+    tracker = ParameterDerived(model.parameters())
     owners = {}
 
     def pack(tensor):
         storage = tensor.untyped_storage()
         ptr = storage.data_ptr()
         if ptr not in params and ptr not in owners:
-            owners[ptr] = (stack[-1], storage.nbytes())
+            label = WEIGHT_COPIES if ptr in tracker.derived else stack[-1]
+            owners[ptr] = (label, storage.nbytes())
         return tensor
 
-    with torch.autocast(**autocast), \
+    with torch.autocast(**autocast), tracker, \
             torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(**data, mode='loss')
     totals = collections.Counter()
@@ -107,13 +147,18 @@ def main():
     for label, nbytes in saved.most_common():
         print(f'  {label:<44} {nbytes / mib:10.1f} MiB')
     total_saved = sum(saved.values())
+    per_image = (total_saved - saved[WEIGHT_COPIES]) / args.batch
     print(f'  {"total":<44} {total_saved / mib:10.1f} MiB '
-          f'({total_saved / args.batch / mib:.1f} per image)')
+          f'({per_image / mib:.1f} per image + weight copies)')
     print('static')
     for label, nbytes in static:
         print(f'  {label:<44} {nbytes / mib:10.1f} MiB')
     total = total_saved + sum(n for _, n in static)
     print(f'  {"saved + static":<44} {total / mib:10.1f} MiB')
+    for batch in sorted({args.batch, args.estimate_batch}):
+        estimate = total + (batch - args.batch) * per_image
+        print(f'estimate at batch {batch}: {estimate / 2**30:.1f} GiB '
+              f'(before transient buffers and fragmentation)')
 
 
 if __name__ == '__main__':
