@@ -109,3 +109,34 @@ def test_demo_train_test_resume(rooms, tmp_path):
     with open(logs[-1]) as f:
         assert f'resumed epoch: 0, iter: {ITERS // 2}' in f.read()
 
+
+
+def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
+    """``--amp bf16`` (the GPU configs' default): mmengine's AmpOptimWrapper
+    with the scaler disabled steps, checkpoints and resumes. Its GPU-only
+    assertion is lifted, so the CPU runs the same wrapper code under CPU
+    autocast."""
+    work = str(tmp_path / 'work')
+    short = {**overrides(rooms), 'train_cfg.max_iters': 4,
+             'train_cfg.val_interval': 100, 'param_scheduler.0.end': 4,
+             'default_hooks.checkpoint.interval': 2}
+    args = ['--work-dir', work, '--amp', 'bf16', '--cfg-options',
+            *[f'{k}={v}' for k, v in short.items()]]
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    with mock.patch.object(amp_optimizer_wrapper, 'is_cuda_available',
+                           return_value=True):
+        run_tool('train.py', CONFIG, *args)
+        first = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
+        assert first['optimizer']['loss_scaler'] == {}  # disabled scaler
+        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+            f.write(osp.join(work, 'iter_2.pth'))
+        run_tool('train.py', CONFIG, '--resume', *args)
+    resumed = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
+    assert resumed['meta']['iter'] == 4
+    assert resumed['meta']['time'] != first['meta']['time']
+    logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
+    with open(logs[-1]) as f:
+        log = f.read()
+    assert 'resumed epoch: 0, iter: 2' in log and 'AmpOptimWrapper' in log
+    for name, value in resumed['state_dict'].items():
+        assert torch.isfinite(value.float()).all(), name
