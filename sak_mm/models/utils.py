@@ -1,7 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Small helpers shared by the model components."""
 import contextlib
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Sequence
 
 import torch
 
@@ -91,3 +91,53 @@ def recomputed_for_backward(tensor: torch.Tensor,
 
     with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
         yield
+
+
+def _keep(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
+
+
+class _LossesWithEarlyGrad(torch.autograd.Function):
+    """See :func:`losses_with_early_grad`."""
+
+    @staticmethod
+    def forward(ctx, terms: Callable, x: torch.Tensor):
+        # the inner graph lives only in here: enclosing saved-tensor hooks
+        # (memory accounting, offloading) see just the kept gradients
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
+                _keep, _keep):
+            leaf = x.detach().requires_grad_()
+            losses = tuple(terms(leaf))
+            last = len(losses) - 1
+            grads = [
+                torch.autograd.grad(loss, leaf, retain_graph=i < last)[0]
+                for i, loss in enumerate(losses)
+            ]
+        ctx.save_for_backward(*grads)
+        return tuple(loss.detach() for loss in losses)
+
+    @staticmethod
+    def backward(ctx, *grad_losses):
+        grads = ctx.saved_tensors
+        return None, sum(g * go for g, go in zip(grads, grad_losses))
+
+
+def losses_with_early_grad(
+        terms: Callable[[torch.Tensor], Sequence[torch.Tensor]],
+        x: torch.Tensor) -> tuple:
+    """``tuple(terms(x))``, scalar losses of ``x``, with their gradients
+    with respect to ``x`` formed right away.
+
+    Autograd would keep what the losses' backward needs until the backward
+    pass: for a loss on a resized map, full-size fp32 copies (a
+    distillation target at the teacher's resolution, logits at the input
+    resolution). Here each term's gradient, of ``x``'s size and dtype, is
+    computed in the forward pass and kept instead; backward weights them
+    by the incoming gradients. The values are those of the plain terms.
+    ``terms`` must not use any other tensor that needs a gradient (it
+    would get none). Without autograd, or when ``x`` needs no gradient,
+    the terms are simply evaluated.
+    """
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _LossesWithEarlyGrad.apply(terms, x)
+    return tuple(terms(x))

@@ -100,3 +100,34 @@ def test_simple_head_gradients_equal_the_plain_composition(amp):
     for g, r in zip(grads, ref_grads):
         assert torch.equal(g, r)
     assert torch.equal(head.fuse[1].running_var, ref_head.fuse[1].running_var)
+
+
+@pytest.mark.parametrize('task,out_channels,loss', [
+    ('semseg', 5, dict(type='PixelCrossEntropyLoss')),
+    ('normals', 3, dict(type='MaskedL1Loss', normalize=True)),
+])
+def test_task_loss_keeps_one_logits_sized_gradient(task, out_channels, loss):
+    """The loss on logits resized to the input keeps, for backward, its
+    gradient at the logits' size instead of full-size fp32 intermediates;
+    value and gradient are the plain ones."""
+    torch.manual_seed(0)
+    head = SimpleHead(in_channels=16, task=task, out_channels=out_channels,
+                      loss=loss)
+    logits = torch.randn(2, out_channels, 6, 8, requires_grad=True)
+    if task == 'semseg':
+        gt = torch.randint(0, out_channels, (2, 1, 24, 32))
+        gt[:, :, :4] = 255
+    else:
+        gt = F.normalize(torch.randn(2, 3, 24, 32), dim=1)
+        gt[:, :, :4] = 0  # invalid normals
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = logits.bfloat16()
+        kept, losses = saved_bytes(head.loss_by_feat, low, gt, (24, 32))
+        valid = head.field.valid_mask(gt)
+        plain = head.loss_fn(head._resize(low, (24, 32)), gt, valid)
+    assert kept == low.numel() * low.element_size()
+    (value, ) = losses.values()
+    assert torch.equal(value, plain)
+    grad, = torch.autograd.grad(value, logits)
+    ref, = torch.autograd.grad(plain, logits)
+    assert torch.equal(grad, ref) and grad.abs().sum() > 0

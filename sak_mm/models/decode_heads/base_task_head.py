@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sak_mm.models.utils import losses_with_early_grad
 from sak_mm.registry import MODELS
 from sak_mm.structures import DenseField, get_field
 
@@ -73,10 +74,15 @@ class BaseTaskHead(nn.Module):
 
     def loss_by_feat(self, logits: torch.Tensor, gt: torch.Tensor,
                      input_shape) -> Dict[str, torch.Tensor]:
-        """Loss against the batch's ``(B, C, H, W)`` ground truth."""
-        pred = self._resize(logits, input_shape)
+        """Loss against the batch's ``(B, C, H, W)`` ground truth, computed
+        on the logits resized to the input size; the gradient is formed
+        right away, so backward keeps one logits-sized map, not the
+        full-size fp32 intermediates of the loss."""
         valid = self.field.valid_mask(gt)
-        return {self.loss_fn.loss_name: self.loss_fn(pred, gt, valid)}
+        (loss, ) = losses_with_early_grad(
+            lambda x: (self.loss_fn(self._resize(x, input_shape), gt, valid),
+                       ), logits)
+        return {self.loss_fn.loss_name: loss}
 
     def predict_by_feat(self, logits: torch.Tensor,
                         batch_img_metas: List[dict]) -> List[torch.Tensor]:

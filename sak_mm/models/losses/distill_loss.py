@@ -1,11 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Feature distillation loss, eq. (5)."""
-from typing import Callable, Dict
+from typing import Dict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sak_mm.models.utils import losses_with_early_grad
 from sak_mm.registry import MODELS
 
 
@@ -24,45 +25,6 @@ def match_resolution(student: torch.Tensor, teacher: torch.Tensor):
     return student, teacher
 
 
-def _keep(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor
-
-
-class _LossWithEarlyGrad(torch.autograd.Function):
-    """Named loss terms of a map whose gradients are formed in the forward.
-
-    ``terms(student)`` returns scalar losses. Their gradients with respect
-    to ``student`` are computed right away and kept, instead of the
-    intermediates that autograd would keep to form them later: for a
-    distillation loss those are fp32 copies of both maps at the teacher's
-    (larger) resolution, three times the size of the student's map, per
-    teacher and level. Backward only weights the kept gradients by the
-    incoming ones.
-    """
-
-    @staticmethod
-    def forward(ctx, terms: Callable, student: torch.Tensor):
-        # the inner graph lives only in here: enclosing saved-tensor hooks
-        # (memory accounting, offloading) see just the kept gradients
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
-                _keep, _keep):
-            leaf = student.detach().requires_grad_()
-            losses = terms(leaf)
-            last = len(losses) - 1
-            grads = [
-                torch.autograd.grad(loss, leaf, retain_graph=i < last)[0]
-                for i, loss in enumerate(losses)
-            ]
-        ctx.save_for_backward(*grads)
-        return tuple(loss.detach() for loss in losses)
-
-    @staticmethod
-    def backward(ctx, *grad_losses):
-        grads = ctx.saved_tensors
-        grad = sum(g * go for g, go in zip(grads, grad_losses))
-        return None, grad
-
-
 @MODELS.register_module()
 class DistillLoss(nn.Module):
     """``cos_weight * L_cos + smooth_l1_weight * L_smoothL1`` for one teacher
@@ -75,7 +37,7 @@ class DistillLoss(nn.Module):
     needs a gradient it is formed in the forward pass, which keeps one map
     of the student's size per term for backward instead of three of the
     teacher's (the values are those of the plain formula; see
-    :class:`_LossWithEarlyGrad`).
+    :func:`~sak_mm.models.utils.losses_with_early_grad`).
     """
 
     def __init__(self,
@@ -98,13 +60,8 @@ class DistillLoss(nn.Module):
                 f'aligners when widths differ')
         teacher = teacher.detach()
 
-        def terms(s):
-            return self._terms(s, teacher)
-
-        if torch.is_grad_enabled() and student.requires_grad:
-            loss_cos, loss_sl1 = _LossWithEarlyGrad.apply(terms, student)
-        else:
-            loss_cos, loss_sl1 = terms(student)
+        loss_cos, loss_sl1 = losses_with_early_grad(
+            lambda s: self._terms(s, teacher), student)
         return dict(loss_cos=loss_cos, loss_sl1=loss_sl1)
 
     def _terms(self, student: torch.Tensor, teacher: torch.Tensor):
