@@ -100,6 +100,8 @@ def count_saved(model, data, autocast: dict) -> collections.Counter:
         module.register_forward_hook(lambda *args: stack.pop() and None)
     params = {_storage(p) for p in model.parameters()}
     tracker = ParameterDerived(model.parameters())
+    # storage pointer -> (label, bytes, storage): holding the storage keeps
+    # its address from being reused by a later tensor in this forward
     owners = {}
 
     def pack(tensor):
@@ -107,14 +109,14 @@ def count_saved(model, data, autocast: dict) -> collections.Counter:
         ptr = storage.data_ptr()
         if ptr not in params and ptr not in owners:
             label = WEIGHT_COPIES if ptr in tracker.derived else stack[-1]
-            owners[ptr] = (label, storage.nbytes())
+            owners[ptr] = (label, storage.nbytes(), storage)
         return tensor
 
     with torch.autocast(**autocast), tracker, \
             torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(**data, mode='loss')
     totals = collections.Counter()
-    for label, nbytes in owners.values():
+    for label, nbytes, _ in owners.values():
         totals[label] += nbytes
     return totals
 
