@@ -1,9 +1,11 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Small helpers shared by the model components."""
-import contextlib
-from typing import Callable, Iterator, List, Sequence
+import threading
+import weakref
+from typing import Callable, List, Optional, Sequence
 
 import torch
+import torch.nn as nn
 
 
 def evenly_spaced_levels(num_layers: int, num_levels: int = 4) -> List[int]:
@@ -15,10 +17,8 @@ def evenly_spaced_levels(num_layers: int, num_levels: int = 4) -> List[int]:
     return [num_layers * (k + 1) // num_levels - 1 for k in range(num_levels)]
 
 
-def _identity(tensor: torch.Tensor) -> tuple:
-    """What makes a saved tensor *this* tensor: storage, offset, geometry."""
-    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset(),
-            tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+def _keep(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor
 
 
 def _enclosing_saved_tensors_hooks():
@@ -26,75 +26,176 @@ def _enclosing_saved_tensors_hooks():
 
     Private PyTorch API, the one ``torch.utils.checkpoint`` uses to let
     user hooks see what it saves; without it, hooks pushed around a
-    :func:`recomputed_for_backward` block do not see what is saved inside.
+    :class:`RecomputeScope` do not see what is saved inside.
     """
     top = getattr(torch._C._autograd, '_top_saved_tensors_default_hooks',
                   None)
     return None if top is None else top(False)
 
 
-class _Recompute:
-    """Stands in the autograd graph for a tensor rebuilt on use: the
-    recipe's inputs (as the enclosing hooks packed them) and the expected
-    shape and dtype."""
+def _owns_storage(tensor: torch.Tensor) -> bool:
+    """Contiguous over its whole storage: every tensor sharing that storage
+    is then a view of this one."""
+    return (tensor.is_contiguous() and tensor.storage_offset() == 0
+            and tensor.untyped_storage().nbytes()
+            == tensor.numel() * tensor.element_size())
 
-    def __init__(self, inputs: tuple, shape: torch.Size, dtype: torch.dtype):
-        self.inputs, self.shape, self.dtype = inputs, shape, dtype
+
+def _geometry(tensor: torch.Tensor) -> tuple:
+    return (tuple(tensor.shape), tuple(tensor.stride()),
+            tensor.storage_offset(), tensor.dtype)
 
 
-@contextlib.contextmanager
-def recomputed_for_backward(tensor: torch.Tensor,
-                            recompute: Callable[..., torch.Tensor],
-                            *inputs: torch.Tensor) -> Iterator[None]:
-    """Ops inside this block that save ``tensor`` for their backward keep
-    ``inputs`` instead and call ``recompute(*inputs)`` when the backward
-    pass reads the tensor.
+class _Entry:
+    """A registered tensor (weakly held), how to rebuild it and its
+    in-place version when registered."""
+
+    def __init__(self, tensor, fn, inputs):
+        device = tensor.device.type
+        self.ref = weakref.ref(tensor)
+        self.fn, self.inputs = fn, inputs
+        self.autocast = dict(device_type=device,
+                             enabled=torch.is_autocast_enabled(device),
+                             dtype=torch.get_autocast_dtype(device))
+        self.geometry = _geometry(tensor)
+        self.version = tensor._version
+        self.saved = False
+
+    def matches(self, saved: torch.Tensor) -> bool:
+        """``saved`` is the registered tensor or a view of it, unmodified.
+        A live registered tensor keeps its storage (which it owns whole),
+        so an equal storage address means a view of it."""
+        tensor = self.ref()
+        return (tensor is not None and tensor._version == self.version
+                and saved.dtype == tensor.dtype
+                and saved.untyped_storage().data_ptr()
+                == tensor.untyped_storage().data_ptr())
+
+
+class _Recipe:
+    """What the autograd graph keeps for a registered tensor: the entry's
+    function and inputs (as the enclosing hooks packed them), and the
+    geometry of the saved view relative to the registered tensor."""
+
+    def __init__(self, entry: _Entry, inputs: tuple, view: tuple):
+        self.fn, self.autocast = entry.fn, entry.autocast
+        self.inputs, self.geometry, self.view = inputs, entry.geometry, view
+
+
+class RecomputeScope:
+    """Inside ``with RecomputeScope() as scope:``, a tensor registered with
+    ``scope.register(tensor, fn, *inputs)`` is not kept by the ops that
+    save it (or a view of it) for backward: they keep ``fn`` and ``inputs``
+    and the backward pass rebuilds the tensor with ``fn(*inputs)``.
 
     This trades a cheap recomputation (an interpolation, an activation
     function) for the memory of a large activation, like activation
-    checkpointing but for a single tensor rebuilt from smaller (or already
-    saved) inputs. ``recompute`` runs under the autocast state of this
-    block and must rebuild exactly the same values (deterministic ops on
-    the same inputs); a shape or dtype mismatch raises. Saved-tensor hooks
-    active around the block see everything saved in it, the inputs in
-    place of ``tensor``. Without autograd, and under ``torch.compile``
-    (whose partitioner chooses what to recompute), the block is a no-op.
+    checkpointing but for single tensors rebuilt from smaller or already
+    saved inputs. ``fn`` runs under the autocast state of the registration
+    and must rebuild exactly the same values (deterministic ops on the
+    same inputs); a shape or dtype mismatch raises. Only tensors that own
+    their whole storage contiguously are registered (others are saved as
+    usual), so a saved tensor on the same storage is a view of one and is
+    rebuilt as that view. Registered tensors must not be modified in place
+    afterwards: a modification before an op saves the tensor makes the op
+    save it as usual, one after raises when the scope closes. Casts and copies of a registered tensor are saved as
+    usual. Saved-tensor hooks pushed inside the scope take precedence;
+    those active around it see everything saved in it, the inputs in
+    place of a registered tensor. Without autograd, and under
+    ``torch.compile`` (whose partitioner chooses what to recompute), the
+    scope does nothing. :func:`recompute_outputs_of` registers a module's
+    outputs with the innermost active scope.
     """
-    if not torch.is_grad_enabled() or torch.compiler.is_compiling():
-        yield
-        return
-    target = _identity(tensor)
-    device = tensor.device.type
-    autocast = dict(device_type=device,
-                    enabled=torch.is_autocast_enabled(device),
-                    dtype=torch.get_autocast_dtype(device))
-    outer_pack, outer_unpack = (_enclosing_saved_tensors_hooks()
-                                or (lambda t: t, lambda t: t))
 
-    def pack(saved: torch.Tensor):
-        if _identity(saved) != target:
-            return outer_pack(saved)
-        return _Recompute(tuple(outer_pack(t) for t in inputs), saved.shape,
-                          saved.dtype)
+    _active = threading.local()
 
-    def unpack(packed):
-        if not isinstance(packed, _Recompute):
+    def __init__(self):
+        self._entries: List[_Entry] = []
+        self._hooks = None
+
+    @classmethod
+    def current(cls) -> Optional['RecomputeScope']:
+        """The innermost active scope, or None."""
+        stack = getattr(cls._active, 'stack', None)
+        return stack[-1] if stack else None
+
+    def register(self, tensor: torch.Tensor, fn: Callable[..., torch.Tensor],
+                 *inputs: torch.Tensor) -> None:
+        if self._hooks is None or not _owns_storage(tensor):
+            return
+        self._entries = [e for e in self._entries if e.ref() is not None]
+        self._entries.append(_Entry(tensor, fn, inputs))
+
+    def _pack(self, saved: torch.Tensor):
+        outer_pack = self._outer[0]
+        for entry in reversed(self._entries):
+            if entry.matches(saved):
+                entry.saved = True
+                return _Recipe(entry, tuple(outer_pack(t)
+                                            for t in entry.inputs),
+                               _geometry(saved))
+        return outer_pack(saved)
+
+    def _unpack(self, packed):
+        outer_unpack = self._outer[1]
+        if not isinstance(packed, _Recipe):
             return outer_unpack(packed)
-        with torch.autocast(**autocast):
-            rebuilt = recompute(*(outer_unpack(t) for t in packed.inputs))
-        if rebuilt.shape != packed.shape or rebuilt.dtype != packed.dtype:
+        with torch.autocast(**packed.autocast):
+            rebuilt = packed.fn(*(outer_unpack(t) for t in packed.inputs))
+        shape, _, _, dtype = packed.geometry
+        if (rebuilt.shape, rebuilt.dtype) != (shape, dtype) or \
+                not _owns_storage(rebuilt):
             raise RuntimeError(
                 f'recomputed tensor is {rebuilt.dtype} '
-                f'{tuple(rebuilt.shape)}, the saved one was {packed.dtype} '
-                f'{tuple(packed.shape)}')
-        return rebuilt
+                f'{tuple(rebuilt.shape)} (contiguous: '
+                f'{rebuilt.is_contiguous()}), the registered one was '
+                f'{dtype} {shape} (contiguous)')
+        view_shape, view_stride, view_offset, _ = packed.view
+        return rebuilt.as_strided(view_shape, view_stride, view_offset)
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
-        yield
+    def __enter__(self) -> 'RecomputeScope':
+        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            self._outer = (_enclosing_saved_tensors_hooks()
+                           or (_keep, _keep))
+            self._hooks = torch.autograd.graph.saved_tensors_hooks(
+                self._pack, self._unpack)
+            self._hooks.__enter__()
+            if not hasattr(self._active, 'stack'):
+                self._active.stack = []
+            self._active.stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._hooks is None:
+            return
+        self._active.stack.pop()
+        self._hooks.__exit__(*exc)
+        self._hooks = None
+        entries, self._entries = self._entries, []
+        for entry in entries:
+            tensor = entry.ref()
+            if entry.saved and tensor is not None and \
+                    tensor._version != entry.version and exc[0] is None:
+                raise RuntimeError(
+                    'a tensor registered for recomputation was modified in '
+                    'place after an op saved it for backward; its '
+                    'recomputed value would differ')
 
 
-def _keep(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor
+def _register_output(module: nn.Module, args: tuple, output) -> None:
+    if torch.compiler.is_compiling():
+        return
+    scope = RecomputeScope.current()
+    if scope is not None and isinstance(output, torch.Tensor):
+        scope.register(output, module.forward, *args)
+
+
+def recompute_outputs_of(module: nn.Module) -> None:
+    """Register ``module``'s output, at every call, with the innermost
+    active :class:`RecomputeScope` (rebuilt by calling its ``forward`` on
+    the same inputs); for cheap, deterministic modules such as an
+    activation function whose output only feeds a linear layer."""
+    module.register_forward_hook(_register_output)
 
 
 class _LossesWithEarlyGrad(torch.autograd.Function):

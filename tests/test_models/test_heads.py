@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """SimpleHead's memory-lean forward, and the recompute helper under it."""
+import contextlib
 import copy
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from sak_mm.models import SimpleHead
-from sak_mm.models.utils import recomputed_for_backward
+from sak_mm.models.utils import RecomputeScope, recompute_outputs_of
 
 
 def saved_bytes(fn, *args):
@@ -24,47 +25,98 @@ def saved_bytes(fn, *args):
     return sum(storages.values()), out
 
 
-def test_recomputed_tensor_is_not_saved_and_rebuilt_on_backward():
+def test_registered_tensor_is_not_saved_and_rebuilt_on_backward():
     small = torch.randn(2, 3, 4, 4, requires_grad=True)
     weight = torch.randn(5, 3, 3, 3, requires_grad=True)
+    k = torch.randn((), requires_grad=True)
     calls = []
 
     def upsample(s):
         calls.append(s.shape)
         return F.interpolate(s, scale_factor=4, mode='bilinear')
 
-    def lean(s, w):
-        big = upsample(s)
-        with recomputed_for_backward(big, upsample, s):
-            return F.conv2d(big, w)
+    def use(big, w):
+        # the conv saves big itself, the product a view of it, sin a cast
+        return (F.conv2d(big, w).sum() + (big[:, 1:, 2:] * k).sum() +
+                big.double().sin().sum())
 
-    def plain(s, w):
-        return F.conv2d(upsample(s), w)
+    def lean(s, w):
+        with RecomputeScope() as scope:
+            big = upsample(s)
+            scope.register(big, upsample, s)
+            return use(big, w)
 
     lean_bytes, out = saved_bytes(lean, small, weight)
-    plain_bytes, ref = saved_bytes(plain, small, weight)
+    plain_bytes, ref = saved_bytes(lambda s, w: use(upsample(s), w), small,
+                                   weight)
     big_bytes = 2 * 3 * 16 * 16 * 4
     # the enclosing hook sees the recipe's input in place of the big map
+    # (packed once per saving op: the same storage counts once)
     assert plain_bytes - lean_bytes == big_bytes - small.numel() * 4
-    grads = torch.autograd.grad(out.square().sum(), (small, weight))
-    ref_grads = torch.autograd.grad(ref.square().sum(), (small, weight))
-    assert len(calls) == 3  # lean forward, plain forward, lean backward
+    grads = torch.autograd.grad(out, (small, weight, k))
+    ref_grads = torch.autograd.grad(ref, (small, weight, k))
+    assert len(calls) == 4  # lean, plain, and twice in lean's backward
     for g, r in zip(grads, ref_grads):
         assert torch.equal(g, r)
 
 
-def test_recompute_checks_shape_and_dtype_and_is_off_without_grad():
+def test_recompute_guards():
+    """A wrong recipe raises in backward, an in-place change after saving
+    raises at the scope's end, a tensor sharing its storage with others is
+    not registered, and no autograd means no scope."""
     x = torch.randn(4, 4, requires_grad=True)
-    y = x * 2
-    with recomputed_for_backward(y, lambda t: (t * 2).double(), x):
+    with RecomputeScope() as scope:
+        y = x * 2
+        scope.register(y, lambda t: (t * 2).double(), x)
         out = (y * y).sum()  # mul saves y
     with pytest.raises(RuntimeError, match='recomputed tensor is '
-                       'torch.float64 .*saved one was torch.float32'):
+                       'torch.float64 .*registered one was torch.float32'):
         out.backward()
-    with torch.no_grad():
+
+    with pytest.raises(RuntimeError, match='modified in place'):
+        with RecomputeScope() as scope:
+            y = x * 2
+            scope.register(y, lambda t: t * 2, x)
+            out = (y * y).sum()
+            y.add_(1)
+
+    both = x * 2
+    half = both[:2]  # shares its storage with the other half
+    with RecomputeScope() as scope:
+        scope.register(half, lambda t: 1 / 0, x)
+        assert scope._entries == []
+        (half * half).sum().backward()
+
+    with torch.no_grad(), RecomputeScope() as scope:
+        assert RecomputeScope.current() is None
         z = x * 2
-        with recomputed_for_backward(z, lambda t: 1 / 0, x):
-            assert torch.equal(z.exp(), (x * 2).exp())
+        scope.register(z, lambda t: 1 / 0, x)
+        assert torch.equal(z.exp(), (x * 2).exp())
+
+
+def test_module_outputs_register_with_the_innermost_scope():
+    """A GELU between two linears: its output is rebuilt, not kept, only
+    inside a scope; outside, the hook does nothing."""
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.GELU(),
+                              torch.nn.Linear(16, 4))
+    recompute_outputs_of(mlp[1])
+    x = torch.randn(3, 4)
+
+    def run(scoped):
+        def forward(inputs):
+            with RecomputeScope() if scoped else contextlib.nullcontext():
+                return mlp(inputs)
+        return saved_bytes(forward, x)
+
+    lean_bytes, out = run(True)
+    plain_bytes, ref = run(False)
+    assert plain_bytes - lean_bytes == 3 * 16 * 4  # the GELU output
+    assert RecomputeScope.current() is None
+    grads = torch.autograd.grad(out.sum(), list(mlp.parameters()))
+    ref_grads = torch.autograd.grad(ref.sum(), list(mlp.parameters()))
+    for g, r in zip(grads, ref_grads):
+        assert torch.equal(g, r)
 
 
 @pytest.mark.parametrize('amp', [False, True])

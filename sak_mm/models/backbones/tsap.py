@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Teacher-Agnostic Stem + Teacher-Specific Adapter Paths (paper Sec. 3.2)."""
+import contextlib
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -9,7 +10,8 @@ from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
 from sak_mm import ops
-from sak_mm.models.utils import evenly_spaced_levels
+from sak_mm.models.utils import (RecomputeScope, evenly_spaced_levels,
+                                  recompute_outputs_of)
 from sak_mm.registry import MODELS
 
 
@@ -129,6 +131,11 @@ class TSAPBackbone(BaseModule):
             })
         self._register_load_state_dict_pre_hook(self._drop_unused_aligners)
         self._init_adapter_weights()
+        # each block's MLP hidden activation (4d wide, the largest tensor a
+        # block keeps) is rebuilt from the GELU's input in backward
+        for module in self.stem.layers.modules():
+            if isinstance(module, nn.GELU):
+                recompute_outputs_of(module)
 
     def _init_adapter_weights(self) -> None:
         """Truncated-normal(0.02) linears, zero biases, unit LayerNorms (as
@@ -200,7 +207,16 @@ class TSAPBackbone(BaseModule):
 
     def forward(self, x: torch.Tensor) -> dict:
         """Return ``dict(tas=[4 x (B, d, h, w)], tsap={teacher: [4 x ...]})``.
+
+        The stem blocks' GELU outputs are recomputed in backward (exactly:
+        the same op on the kept input) instead of being stored, unless the
+        blocks are checkpointed whole (``with_cp``).
         """
+        checkpointed = self.with_cp and self.training
+        with contextlib.nullcontext() if checkpointed else RecomputeScope():
+            return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> dict:
         z, hw = self._embed(x)
         n = self.num_extra_tokens
         paths = list(self.adapters)

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm.models.utils import recomputed_for_backward
+from sak_mm.models.utils import RecomputeScope
 from sak_mm.registry import MODELS
 from .base_task_head import BaseTaskHead
 
@@ -71,14 +71,15 @@ class SimpleHead(BaseTaskHead):
         # upsampled concat from the 1/16-size reduced levels, the
         # activation from its input): half the head's activation memory
         # for an interpolation and a GELU, with the same values.
-        x = self._upsample_concat(reduced, size)
-        with recomputed_for_backward(
-                x, lambda *r: self._upsample_concat(r, size), *reduced):
+        with RecomputeScope() as scope:
+            x = self._upsample_concat(reduced, size)
+            scope.register(x, lambda *r: self._upsample_concat(r, size),
+                           *reduced)
             y = conv(x)
-        del x
-        z = norm(y)
-        g = act(z)
-        with recomputed_for_backward(g, act, z):
+            del x
+            z = norm(y)
+            g = act(z)
+            scope.register(g, act.forward, z)
             return self.cls(g)
 
     @staticmethod
