@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from sak_mm.models import Adapter
-from sak_mm.models.utils import evenly_spaced_levels
+from sak_mm.models.utils import RecomputeScope, evenly_spaced_levels
 from sak_mm.registry import MODELS
 from tests.conftest import tiny_stem
 
@@ -64,6 +64,37 @@ def test_tsap_recurrence_eq2():
         tsap = tsap.transpose(1, 2).reshape(2, 32, 3, 4)
         torch.testing.assert_close(out['tas'][level], tas)
         torch.testing.assert_close(out['tsap']['clip'][level], tsap)
+
+
+def test_stem_mlp_activations_are_rebuilt_not_kept(monkeypatch):
+    """Each stem block's GELU output (B x tokens x MLP width) is recomputed in
+    backward: that much less is kept, and every gradient is unchanged."""
+    torch.manual_seed(0)
+    bb = build_backbone()
+    x = torch.randn(2, 3, 48, 64)
+
+    def run():
+        kept = {}
+
+        def pack(t):
+            kept[t.untyped_storage().data_ptr()] = \
+                t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = bb(x)
+        loss = sum(m.square().sum() for m in out['tas']) + sum(
+            m.square().sum() for maps in out['tsap'].values() for m in maps)
+        grads = torch.autograd.grad(loss, list(bb.parameters()))
+        return sum(kept.values()), grads
+
+    lean, grads = run()
+    monkeypatch.setattr(RecomputeScope, 'register', lambda *args: None)
+    plain, ref = run()
+    tokens, hidden = 1 + 3 * 4, bb.stem.layers[0].ffn.layers[1].in_features
+    assert plain - lean == len(bb.stem.layers) * 2 * tokens * hidden * 4
+    for g, r in zip(grads, ref):
+        assert torch.equal(g, r)
 
 
 def test_tsap_outputs_differ_per_teacher():

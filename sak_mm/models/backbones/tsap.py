@@ -1,6 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Teacher-Agnostic Stem + Teacher-Specific Adapter Paths (paper Sec. 3.2)."""
-import contextlib
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -203,7 +202,8 @@ class TSAPBackbone(BaseModule):
     def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
         if self.with_cp and self.training and z.requires_grad:
             return checkpoint(layer, z, use_reentrant=False)
-        return layer(z)
+        with RecomputeScope():  # the block's GELU output (see __init__)
+            return layer(z)
 
     def forward(self, x: torch.Tensor) -> dict:
         """Return ``dict(tas=[4 x (B, d, h, w)], tsap={teacher: [4 x ...]})``.
@@ -212,11 +212,6 @@ class TSAPBackbone(BaseModule):
         the same op on the kept input) instead of being stored, unless the
         blocks are checkpointed whole (``with_cp``).
         """
-        checkpointed = self.with_cp and self.training
-        with contextlib.nullcontext() if checkpointed else RecomputeScope():
-            return self._forward(x)
-
-    def _forward(self, x: torch.Tensor) -> dict:
         z, hw = self._embed(x)
         n = self.num_extra_tokens
         paths = list(self.adapters)
