@@ -41,9 +41,9 @@ def _owns_storage(tensor: torch.Tensor) -> bool:
             == tensor.numel() * tensor.element_size())
 
 
-def _geometry(tensor: torch.Tensor) -> tuple:
-    return (tuple(tensor.shape), tuple(tensor.stride()),
-            tensor.storage_offset(), tensor.dtype)
+def _view_geometry(tensor: torch.Tensor) -> tuple:
+    """``as_strided`` arguments that rebuild ``tensor`` from its base."""
+    return tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
 
 
 class _Entry:
@@ -57,7 +57,7 @@ class _Entry:
         self.autocast = dict(device_type=device,
                              enabled=torch.is_autocast_enabled(device),
                              dtype=torch.get_autocast_dtype(device))
-        self.geometry = _geometry(tensor)
+        self.shape, self.dtype = tensor.shape, tensor.dtype
         self.version = tensor._version
         self.saved = False
 
@@ -74,12 +74,12 @@ class _Entry:
 
 class _Recipe:
     """What the autograd graph keeps for a registered tensor: the entry's
-    function and inputs (as the enclosing hooks packed them), and the
-    geometry of the saved view relative to the registered tensor."""
+    function and inputs (as the enclosing hooks packed them), its shape and
+    dtype, and the geometry of the saved view of it."""
 
     def __init__(self, entry: _Entry, inputs: tuple, view: tuple):
-        self.fn, self.autocast = entry.fn, entry.autocast
-        self.inputs, self.geometry, self.view = inputs, entry.geometry, view
+        self.fn, self.autocast, self.inputs = entry.fn, entry.autocast, inputs
+        self.shape, self.dtype, self.view = entry.shape, entry.dtype, view
 
 
 class RecomputeScope:
@@ -96,10 +96,11 @@ class RecomputeScope:
     same inputs); a shape or dtype mismatch raises. Only tensors that own
     their whole storage contiguously are registered (others are saved as
     usual), so a saved tensor on the same storage is a view of one and is
-    rebuilt as that view. Registered tensors must not be modified in place
-    afterwards: a modification before an op saves the tensor makes the op
-    save it as usual, one after raises when the scope closes. Casts and copies of a registered tensor are saved as
-    usual. Saved-tensor hooks pushed inside the scope take precedence;
+    rebuilt as that view; casts and copies of it are saved as usual.
+    Registered tensors must not be modified in place afterwards: a
+    modification before an op saves the tensor makes the op save it as
+    usual, one after raises when the scope closes. Saved-tensor hooks
+    pushed inside the scope take precedence;
     those active around it see everything saved in it, the inputs in
     place of a registered tensor. Without autograd, and under
     ``torch.compile`` (whose partitioner chooses what to recompute), the
@@ -133,7 +134,7 @@ class RecomputeScope:
                 entry.saved = True
                 return _Recipe(entry, tuple(outer_pack(t)
                                             for t in entry.inputs),
-                               _geometry(saved))
+                               _view_geometry(saved))
         return outer_pack(saved)
 
     def _unpack(self, packed):
@@ -142,16 +143,14 @@ class RecomputeScope:
             return outer_unpack(packed)
         with torch.autocast(**packed.autocast):
             rebuilt = packed.fn(*(outer_unpack(t) for t in packed.inputs))
-        shape, _, _, dtype = packed.geometry
-        if (rebuilt.shape, rebuilt.dtype) != (shape, dtype) or \
-                not _owns_storage(rebuilt):
+        if (rebuilt.shape, rebuilt.dtype) != (packed.shape, packed.dtype) \
+                or not _owns_storage(rebuilt):
             raise RuntimeError(
                 f'recomputed tensor is {rebuilt.dtype} '
                 f'{tuple(rebuilt.shape)} (contiguous: '
                 f'{rebuilt.is_contiguous()}), the registered one was '
-                f'{dtype} {shape} (contiguous)')
-        view_shape, view_stride, view_offset, _ = packed.view
-        return rebuilt.as_strided(view_shape, view_stride, view_offset)
+                f'{packed.dtype} {tuple(packed.shape)} (contiguous)')
+        return rebuilt.as_strided(*packed.view)
 
     def __enter__(self) -> 'RecomputeScope':
         if torch.is_grad_enabled() and not torch.compiler.is_compiling():
@@ -198,6 +197,23 @@ def recompute_outputs_of(module: nn.Module) -> None:
     module.register_forward_hook(_register_output)
 
 
+def _check_only_leaf(loss: torch.Tensor, leaf: torch.Tensor) -> None:
+    """Raise if ``loss`` needs the gradient of any tensor but ``leaf``."""
+    seen, stack = set(), [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, 'variable', None)  # AccumulateGrad
+        if variable is not None and variable is not leaf:
+            raise RuntimeError(
+                f'losses_with_early_grad: a loss term also depends on a '
+                f'{tuple(variable.shape)} tensor that needs a gradient; '
+                f'only the map it is given gets one (detach the others)')
+        stack.extend(next_node for next_node, _ in node.next_functions)
+
+
 class _LossesWithEarlyGrad(torch.autograd.Function):
     """See :func:`losses_with_early_grad`."""
 
@@ -209,6 +225,8 @@ class _LossesWithEarlyGrad(torch.autograd.Function):
                 _keep, _keep):
             leaf = x.detach().requires_grad_()
             losses = tuple(terms(leaf))
+            for loss in losses:
+                _check_only_leaf(loss, leaf)
             last = len(losses) - 1
             grads = [
                 torch.autograd.grad(loss, leaf, retain_graph=i < last)[0]

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from sak_mm.models import (BalancedBCELoss, DistillLoss, MaskedL1Loss,
                            PixelCrossEntropyLoss)
+from sak_mm.models.utils import losses_with_early_grad
 from sak_mm.structures import get_field
 
 
@@ -122,6 +123,10 @@ def test_distill_loss_gradient_matches_the_plain_losses():
     # the interpolation's backward
     torch.testing.assert_close(s.grad, ref.grad, rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(out['loss_cos'], 0.5 * 0.9 * cos.detach())
+    # a term that needs another tensor's gradient is refused, not dropped
+    target = t.clone().requires_grad_()
+    with pytest.raises(RuntimeError, match='detach the others'):
+        losses_with_early_grad(lambda x: ((x.sum() - target.sum())**2, ), s)
     # no gradient wanted: the plain formula, nothing kept
     with torch.no_grad():
         torch.testing.assert_close(DistillLoss()(s, t)['loss_sl1'],
