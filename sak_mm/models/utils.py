@@ -254,9 +254,11 @@ def losses_with_early_grad(
     computed in the forward pass and kept instead; backward weights them
     by the incoming gradients. The values are those of the plain terms.
     ``terms`` must not use any other tensor that needs a gradient (it
-    would get none). Without autograd, or when ``x`` needs no gradient,
-    the terms are simply evaluated.
+    would get none). Without autograd, when ``x`` needs no gradient, and
+    for fp16 ``x``, the terms are simply evaluated: an fp16 gradient formed
+    before a loss scaler multiplies it (fp16 AMP) could underflow.
     """
-    if torch.is_grad_enabled() and x.requires_grad:
+    if torch.is_grad_enabled() and x.requires_grad and \
+            x.dtype != torch.float16:
         return _LossesWithEarlyGrad.apply(terms, x)
     return tuple(terms(x))

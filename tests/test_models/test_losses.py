@@ -127,6 +127,11 @@ def test_distill_loss_gradient_matches_the_plain_losses():
     target = t.clone().requires_grad_()
     with pytest.raises(RuntimeError, match='detach the others'):
         losses_with_early_grad(lambda x: ((x.sum() - target.sum())**2, ), s)
+    # fp16 maps (fp16 AMP) keep plain autograd: an unscaled fp16 gradient
+    # of a mean over many pixels would underflow before the loss scaler
+    (half, ) = losses_with_early_grad(lambda x: (x.float().mean(), ),
+                                      s.half())
+    assert 'LossesWithEarlyGrad' not in type(half.grad_fn).__name__
     # no gradient wanted: the plain formula, nothing kept
     with torch.no_grad():
         torch.testing.assert_close(DistillLoss()(s, t)['loss_sl1'],
