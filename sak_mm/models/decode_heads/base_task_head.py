@@ -79,9 +79,11 @@ class BaseTaskHead(nn.Module):
         right away, so backward keeps one logits-sized map, not the
         full-size fp32 intermediates of the loss."""
         valid = self.field.valid_mask(gt)
-        (loss, ) = losses_with_early_grad(
-            lambda x: (self.loss_fn(self._resize(x, input_shape), gt, valid),
-                       ), logits)
+
+        def term(x):
+            return (self.loss_fn(self._resize(x, input_shape), gt, valid), )
+
+        (loss, ) = losses_with_early_grad(term, logits)
         return {self.loss_fn.loss_name: loss}
 
     def predict_by_feat(self, logits: torch.Tensor,

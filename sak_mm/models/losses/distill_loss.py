@@ -58,8 +58,7 @@ class DistillLoss(nn.Module):
                 f'student map {tuple(student.shape)} and teacher map '
                 f'{tuple(teacher.shape)} differ in batch or channels; enable '
                 f'aligners when widths differ')
-        teacher = teacher.detach()
-
+        teacher = teacher.detach()  # a target: no gradient flows into it
         loss_cos, loss_sl1 = losses_with_early_grad(
             lambda s: self._terms(s, teacher), student)
         return dict(loss_cos=loss_cos, loss_sl1=loss_sl1)
