@@ -76,6 +76,20 @@ NYUD_HEADS = dict(
 )
 
 
+def saved_bytes(fn, *args):
+    """Bytes autograd keeps for backward while running ``fn(*args)``
+    (each storage once), and the result."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(*args)
+    return sum(storages.values()), out
+
+
 def tiny_sak_cfg(**overrides):
     cfg = dict(
         type='SAKDistiller',

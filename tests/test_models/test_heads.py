@@ -9,20 +9,7 @@ import torch.nn.functional as F
 
 from sak_mm.models import SimpleHead
 from sak_mm.models.utils import RecomputeScope, recompute_outputs_of
-
-
-def saved_bytes(fn, *args):
-    """Bytes autograd keeps for backward when running ``fn(*args)``, per
-    storage, and the result."""
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn(*args)
-    return sum(storages.values()), out
+from tests.conftest import saved_bytes
 
 
 def test_registered_tensor_is_not_saved_and_rebuilt_on_backward():

@@ -10,6 +10,7 @@ from sak_mm.models import (BalancedBCELoss, DistillLoss, MaskedL1Loss,
                            PixelCrossEntropyLoss)
 from sak_mm.models.utils import losses_with_early_grad
 from sak_mm.structures import get_field
+from tests.conftest import saved_bytes
 
 
 def test_cross_entropy_sums_over_valid_pixels():
@@ -102,15 +103,8 @@ def test_distill_loss_gradient_matches_the_plain_losses():
     torch.manual_seed(0)
     s = torch.randn(2, 8, 3, 4, requires_grad=True)
     t = torch.randn(2, 8, 6, 8)
-    kept = []
-
-    def pack(x):
-        kept.append(x.untyped_storage().nbytes())
-        return x
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
-        out = DistillLoss(loss_weight=0.5)(s, t)
-    assert sum(kept) == 2 * s.numel() * s.element_size()
+    kept, out = saved_bytes(DistillLoss(loss_weight=0.5), s, t)
+    assert kept == 2 * s.numel() * s.element_size()
     (2 * out['loss_cos'] + 3 * out['loss_sl1']).backward()
 
     ref = s.detach().clone().requires_grad_()

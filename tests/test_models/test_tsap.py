@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from sak_mm.models import Adapter
 from sak_mm.models.utils import RecomputeScope, evenly_spaced_levels
 from sak_mm.registry import MODELS
-from tests.conftest import tiny_stem
+from tests.conftest import saved_bytes, tiny_stem
 
 
 def test_evenly_spaced_levels():
@@ -74,19 +74,10 @@ def test_stem_mlp_activations_are_rebuilt_not_kept(monkeypatch):
     x = torch.randn(2, 3, 48, 64)
 
     def run():
-        kept = {}
-
-        def pack(t):
-            kept[t.untyped_storage().data_ptr()] = \
-                t.untyped_storage().nbytes()
-            return t
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            out = bb(x)
+        kept, out = saved_bytes(bb, x)
         loss = sum(m.square().sum() for m in out['tas']) + sum(
             m.square().sum() for maps in out['tsap'].values() for m in maps)
-        grads = torch.autograd.grad(loss, list(bb.parameters()))
-        return sum(kept.values()), grads
+        return kept, torch.autograd.grad(loss, list(bb.parameters()))
 
     lean, grads = run()
     monkeypatch.setattr(RecomputeScope, 'register', lambda *args: None)

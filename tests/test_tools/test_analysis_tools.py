@@ -240,10 +240,11 @@ def test_benchmark_ops_tool_runs_every_row(capsys):
 def test_activation_memory_tool_splits_saved_tensors(capsys):
     """Counts per component; activation checkpointing moves the stem's
     saved tensors out (only each block's input remains, under the
-    backbone)."""
-    def saved(*options):
-        run_tool('analysis/activation_memory.py', CONFIG, '--batch', '2',
-                 '--amp', 'fp32', '--cfg-options', *options)
+    backbone); under bf16 autocast the weight copies are the part that
+    does not grow with the batch."""
+    def saved(*options, batch=2, amp='fp32'):
+        run_tool('analysis/activation_memory.py', CONFIG, '--batch',
+                 str(batch), '--amp', amp, '--cfg-options', *options)
         lines = capsys.readouterr().out.splitlines()
         start = lines.index('saved for backward') + 1
         rows = {}
@@ -261,3 +262,12 @@ def test_activation_memory_tool_splits_saved_tensors(capsys):
         assert plain[label] > 0, label
     assert 'stem blocks' not in ckpt
     assert ckpt['total'] < plain['total']
+    assert 'weight copies (once per step)' not in plain  # fp32: none
+
+    one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
+                for b in (1, 2))
+    copies = 'weight copies (once per step)'
+    assert one[copies] > 0 and one[copies] == two[copies]
+    per_image = [r['total'] - r[copies] for r in (one, two)]
+    # (the tool prints 0.1 MiB steps; a few small tensors do not scale)
+    assert per_image[1] == pytest.approx(2 * per_image[0], rel=0.05)

@@ -72,9 +72,9 @@ class ParameterDerived(TorchDispatchMode):
     when all its tensor inputs are, so a freed address reused by an
     activation is unmarked again."""
 
-    def __init__(self, parameters):
+    def __init__(self, parameter_storages: set):
         super().__init__()
-        self.derived = {_storage(p) for p in parameters}
+        self.derived = set(parameter_storages)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -99,7 +99,7 @@ def count_saved(model, data, autocast: dict) -> collections.Counter:
             lambda *args, label=label: stack.append(label))
         module.register_forward_hook(lambda *args: stack.pop() and None)
     params = {_storage(p) for p in model.parameters()}
-    tracker = ParameterDerived(model.parameters())
+    tracker = ParameterDerived(params)
     # storage pointer -> (label, bytes, storage): holding the storage keeps
     # its address from being reused by a later tensor in this forward
     owners = {}
