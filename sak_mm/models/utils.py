@@ -57,8 +57,8 @@ class _Entry:
         self.autocast = dict(device_type=device,
                              enabled=torch.is_autocast_enabled(device),
                              dtype=torch.get_autocast_dtype(device))
-        self.shape, self.dtype = tensor.shape, tensor.dtype
         self.version = tensor._version
+        self.node = tensor.grad_fn  # held: casts of the tensor name it
         self.saved = False
 
     def matches(self, saved: torch.Tensor) -> bool:
@@ -71,38 +71,112 @@ class _Entry:
                 and saved.untyped_storage().data_ptr()
                 == tensor.untyped_storage().data_ptr())
 
+    def is_cast_source(self, node, cast: torch.Tensor) -> bool:
+        """``cast`` (made by ``node``'s graph node) is a dtype cast of the
+        registered tensor, made while it was unmodified."""
+        tensor = self.ref()
+        return (node is not None and node is self.node
+                and tensor is not None and tensor._version == self.version
+                and cast.shape == tensor.shape)
+
+
+def _cast_source(base: torch.Tensor):
+    """The graph node of the tensor that ``base`` is a dtype cast of (an
+    ``AccumulateGrad`` node for a cast of a leaf such as a parameter), or
+    None when ``base`` is not such a cast owning its storage."""
+    node = base.grad_fn
+    if node is None or node.name() != 'ToCopyBackward0' \
+            or not _owns_storage(base):
+        return None
+    return node.next_functions[0][0]
+
+
+def _cast_like(tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return tensor.detach().to(dtype)
+
 
 class _Recipe:
-    """What the autograd graph keeps for a registered tensor: the entry's
-    function and inputs (as the enclosing hooks packed them), its shape and
-    dtype, and the geometry of the saved view of it."""
+    """What the autograd graph keeps in place of a tensor ``base`` saved as
+    (a view) ``saved``: a function and its inputs (as the scope packed
+    them: registered ones as their own recipes) that rebuild ``base`` under
+    the given autocast state, followed by a cast to its dtype when ``base``
+    is a cast of what ``fn`` returns."""
 
-    def __init__(self, entry: _Entry, inputs: tuple, view: tuple):
-        self.fn, self.autocast, self.inputs = entry.fn, entry.autocast, inputs
-        self.shape, self.dtype, self.view = entry.shape, entry.dtype, view
+    def __init__(self, fn, inputs: tuple, autocast: dict,
+                 base: torch.Tensor, saved: torch.Tensor, cast: bool):
+        self.fn, self.inputs, self.autocast = fn, inputs, autocast
+        self.shape, self.dtype = base.shape, base.dtype
+        self.stride, self.cast = base.stride(), cast
+        self.view = _view_geometry(saved)
+
+    def _inputs(self, unpack) -> tuple:
+        return tuple(unpack(t) for t in self.inputs)
+
+    def rebuild(self, unpack) -> torch.Tensor:
+        """``unpack``: how the scope unpacks what it packed."""
+        with torch.autocast(**self.autocast):
+            rebuilt = self.fn(*self._inputs(unpack))
+        if self.cast:
+            rebuilt = rebuilt.to(self.dtype)
+        if (rebuilt.shape, rebuilt.dtype, rebuilt.stride()) != \
+                (self.shape, self.dtype, self.stride) \
+                or not _owns_storage(rebuilt):
+            raise RuntimeError(
+                f'recomputed tensor is {rebuilt.dtype} '
+                f'{tuple(rebuilt.shape)} (strides {rebuilt.stride()}), the '
+                f'registered one was {self.dtype} {tuple(self.shape)} '
+                f'(strides {self.stride})')
+        return rebuilt.as_strided(*self.view)
+
+
+class _LeafCast(_Recipe):
+    """A saved dtype cast of a leaf tensor (autocast's low-precision copy of
+    a weight), made again in backward. The leaf is referenced, not packed:
+    it lives anyway, and offloading hooks would copy a parameter. An
+    in-place change of the leaf before backward raises."""
+
+    def __init__(self, leaf: torch.Tensor, base, saved):
+        super().__init__(torch.Tensor.detach, (leaf, ), dict(
+            device_type=leaf.device.type, enabled=False), base, saved, True)
+        self.version = leaf._version
+
+    def _inputs(self, unpack) -> tuple:
+        leaf, = self.inputs
+        if leaf._version != self.version:
+            raise RuntimeError(
+                f'a {tuple(leaf.shape)} leaf tensor (a parameter?) was '
+                f'modified in place between the forward pass and backward; '
+                f'its {self.dtype} copy cannot be rebuilt')
+        return self.inputs
 
 
 class RecomputeScope:
     """Inside ``with RecomputeScope() as scope:``, a tensor registered with
     ``scope.register(tensor, fn, *inputs)`` is not kept by the ops that
-    save it (or a view of it) for backward: they keep ``fn`` and ``inputs``
-    and the backward pass rebuilds the tensor with ``fn(*inputs)``.
+    save it (or a view or a dtype cast of it) for backward: they keep
+    ``fn`` and ``inputs`` and the backward pass rebuilds the tensor with
+    ``fn(*inputs)`` (and the cast). Dtype casts of leaf tensors saved inside
+    the scope, such as autocast's bf16 copies of the weights, are likewise
+    made again from the leaf in backward rather than kept: about 0.7 GiB of
+    copies for a ViT-L student, whatever the batch.
 
     This trades a cheap recomputation (an interpolation, an activation
-    function) for the memory of a large activation, like activation
-    checkpointing but for single tensors rebuilt from smaller or already
-    saved inputs. ``fn`` runs under the autocast state of the registration
-    and must rebuild exactly the same values (deterministic ops on the
-    same inputs); a shape or dtype mismatch raises. Only tensors that own
-    their whole storage contiguously are registered (others are saved as
-    usual), so a saved tensor on the same storage is a view of one and is
-    rebuilt as that view; casts and copies of it are saved as usual.
+    function, a LayerNorm, a cast) for the memory of a large activation,
+    like activation checkpointing but for single tensors rebuilt from
+    smaller or already saved inputs. ``fn`` runs under the autocast state
+    of the registration and must rebuild exactly the same values
+    (deterministic ops on the same inputs); a shape, dtype or layout
+    mismatch raises. Only tensors that own their whole storage contiguously
+    are registered (others are saved as usual), so a saved tensor on the
+    same storage is a view of one and is rebuilt as that view; a cast is
+    recognised by its autograd node, other copies are saved as usual.
     Registered tensors must not be modified in place afterwards: a
-    modification before an op saves the tensor makes the op save it as
-    usual, one after raises when the scope closes. Saved-tensor hooks
-    pushed inside the scope take precedence;
-    those active around it see everything saved in it, the inputs in
-    place of a registered tensor. Without autograd, and under
+    modification before an op saves the tensor (or casts it) makes the op
+    save it as usual, one after raises when the scope closes; a leaf
+    modified in place before backward raises there. Saved-tensor hooks
+    pushed inside the scope take precedence; those active around it see
+    everything saved in it, the inputs in place of a registered tensor
+    (and nothing for a leaf's cast). Without autograd, and under
     ``torch.compile`` (whose partitioner chooses what to recompute), the
     scope does nothing. :func:`recompute_outputs_of` registers a module's
     outputs with the innermost active scope.
@@ -129,28 +203,30 @@ class RecomputeScope:
 
     def _pack(self, saved: torch.Tensor):
         outer_pack = self._outer[0]
+        base = saved if saved._base is None else saved._base
+        source = _cast_source(base)
+        leaf = getattr(source, 'variable', None)
+        if leaf is not None and leaf.shape == base.shape \
+                and leaf.device == base.device:
+            return _LeafCast(leaf, base, saved)
         for entry in reversed(self._entries):
             if entry.matches(saved):
                 entry.saved = True
-                return _Recipe(entry, tuple(outer_pack(t)
-                                            for t in entry.inputs),
-                               _view_geometry(saved))
+                registered, cast = entry.ref(), False
+            elif entry.is_cast_source(source, base):
+                registered, cast = base, True
+            else:
+                continue
+            # (inputs registered themselves are kept as their recipes)
+            inputs = tuple(self._pack(t) for t in entry.inputs)
+            return _Recipe(entry.fn, inputs, entry.autocast, registered,
+                           saved, cast)
         return outer_pack(saved)
 
     def _unpack(self, packed):
-        outer_unpack = self._outer[1]
-        if not isinstance(packed, _Recipe):
-            return outer_unpack(packed)
-        with torch.autocast(**packed.autocast):
-            rebuilt = packed.fn(*(outer_unpack(t) for t in packed.inputs))
-        if (rebuilt.shape, rebuilt.dtype) != (packed.shape, packed.dtype) \
-                or not _owns_storage(rebuilt):
-            raise RuntimeError(
-                f'recomputed tensor is {rebuilt.dtype} '
-                f'{tuple(rebuilt.shape)} (contiguous: '
-                f'{rebuilt.is_contiguous()}), the registered one was '
-                f'{packed.dtype} {tuple(packed.shape)} (contiguous)')
-        return rebuilt.as_strided(*packed.view)
+        if isinstance(packed, _Recipe):
+            return packed.rebuild(self._unpack)
+        return self._outer[1](packed)
 
     def __enter__(self) -> 'RecomputeScope':
         if torch.is_grad_enabled() and not torch.compiler.is_compiling():
@@ -181,12 +257,20 @@ class RecomputeScope:
                     'recomputed value would differ')
 
 
+def recompute_later(tensor: torch.Tensor, fn: Callable[..., torch.Tensor],
+                    *inputs: torch.Tensor) -> torch.Tensor:
+    """Register ``tensor`` (rebuilt as ``fn(*inputs)``) with the innermost
+    active :class:`RecomputeScope`, if there is one; returns ``tensor``."""
+    scope = None if torch.compiler.is_compiling() else \
+        RecomputeScope.current()
+    if scope is not None:
+        scope.register(tensor, fn, *inputs)
+    return tensor
+
+
 def _register_output(module: nn.Module, args: tuple, output) -> None:
-    if torch.compiler.is_compiling():
-        return
-    scope = RecomputeScope.current()
-    if scope is not None and isinstance(output, torch.Tensor):
-        scope.register(output, module.forward, *args)
+    if isinstance(output, torch.Tensor):
+        recompute_later(output, module.forward, *args)
 
 
 def recompute_outputs_of(module: nn.Module) -> None:

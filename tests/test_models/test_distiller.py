@@ -47,6 +47,52 @@ def test_stage2_losses_are_named_and_backpropagate():
         assert all(p.grad is None for p in teacher.parameters())
 
 
+def _casts_of_parameters(model, data):
+    """bf16 loss forward + backward: the number of saved tensors that are
+    copies of parameters, the losses and the gradients."""
+    params = set(model.parameters())
+    copies = []
+
+    def pack(t):
+        base = t if t._base is None else t._base
+        node = base.grad_fn
+        if node is not None and node.name() == 'ToCopyBackward0':
+            source = getattr(node.next_functions[0][0], 'variable', None)
+            copies.append(any(source is p for p in params))
+        return t
+
+    torch.manual_seed(0)  # the routers' gating noise
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+            torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    total = sum(losses.values())
+    total.backward()
+    grads = {n: p.grad for n, p in model.named_parameters()
+             if p.grad is not None}
+    return sum(copies), losses, grads
+
+
+def test_bf16_training_keeps_no_weight_copies_for_backward(monkeypatch):
+    """The loss forward runs in a RecomputeScope: autocast's bf16 weight
+    copies are cast again in backward instead of being kept, and the
+    losses and gradients are bit-identical to keeping them."""
+    model = MODELS.build(tiny_sak_cfg())
+    plain_model = copy.deepcopy(model)  # BN statistics move per step
+    data = model.data_preprocessor(make_batch(), training=True)
+    kept, losses, grads = _casts_of_parameters(model, data)
+    from sak_mm.models import utils
+    monkeypatch.setattr(utils, '_cast_source', lambda base: None)
+    plain_kept, plain_losses, plain_grads = _casts_of_parameters(
+        plain_model, data)
+    assert kept == 0 and plain_kept > 0
+    assert losses.keys() == plain_losses.keys()
+    for key in losses:
+        assert torch.equal(losses[key], plain_losses[key]), key
+    assert grads.keys() == plain_grads.keys()
+    for name in grads:
+        assert torch.equal(grads[name], plain_grads[name]), name
+
+
 def test_teachers_are_not_in_checkpoints_or_optimizer_but_follow_dtype():
     model = MODELS.build(tiny_sak_cfg())
     keys = list(model.state_dict())

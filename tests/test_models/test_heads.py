@@ -23,7 +23,8 @@ def test_registered_tensor_is_not_saved_and_rebuilt_on_backward():
         return F.interpolate(s, scale_factor=4, mode='bilinear')
 
     def use(big, w):
-        # the conv saves big itself, the product a view of it, sin a cast
+        # the conv saves big itself, the product a view of it, sin a
+        # float64 cast of it
         return (F.conv2d(big, w).sum() + (big[:, 1:, 2:] * k).sum() +
                 big.double().sin().sum())
 
@@ -38,11 +39,12 @@ def test_registered_tensor_is_not_saved_and_rebuilt_on_backward():
                                    weight)
     big_bytes = 2 * 3 * 16 * 16 * 4
     # the enclosing hook sees the recipe's input in place of the big map
-    # (packed once per saving op: the same storage counts once)
-    assert plain_bytes - lean_bytes == big_bytes - small.numel() * 4
+    # and its cast (packed once per saving op: the same storage counts
+    # once)
+    assert plain_bytes - lean_bytes == 3 * big_bytes - small.numel() * 4
     grads = torch.autograd.grad(out, (small, weight, k))
     ref_grads = torch.autograd.grad(ref, (small, weight, k))
-    assert len(calls) == 4  # lean, plain, and twice in lean's backward
+    assert len(calls) == 5  # lean, plain, thrice in lean's backward
     for g, r in zip(grads, ref_grads):
         assert torch.equal(g, r)
 
@@ -104,6 +106,39 @@ def test_module_outputs_register_with_the_innermost_scope():
     ref_grads = torch.autograd.grad(ref.sum(), list(mlp.parameters()))
     for g, r in zip(grads, ref_grads):
         assert torch.equal(g, r)
+
+
+def test_weight_copies_are_cast_again_in_backward():
+    """autocast's bf16 copy of a weight, which the linear saves, is not kept
+    inside a scope but cast again from the weight in backward: same
+    gradients; a weight changed in place before backward raises."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(8, 16)
+    x = torch.randn(4, 8, requires_grad=True)
+
+    def run(scoped):
+        def forward(inputs):
+            with torch.autocast('cpu', dtype=torch.bfloat16), \
+                    RecomputeScope() if scoped else contextlib.nullcontext():
+                # a computed input: its cast is kept in both runs
+                return lin(inputs * 2)
+        return saved_bytes(forward, x)
+
+    lean_bytes, out = run(True)
+    plain_bytes, ref = run(False)
+    assert plain_bytes - lean_bytes == lin.weight.numel() * 2
+    params = [x, *lin.parameters()]
+    grads = torch.autograd.grad(out.float().square().sum(), params)
+    ref_grads = torch.autograd.grad(ref.float().square().sum(), params)
+    for g, r in zip(grads, ref_grads):
+        assert torch.equal(g, r)
+
+    _, out = run(True)
+    with torch.no_grad():
+        lin.weight.mul_(2)
+    with pytest.raises(RuntimeError, match=r'\(16, 8\) leaf tensor .*'
+                       'modified in place between the forward pass'):
+        out.float().sum().backward()
 
 
 #: CUDA too where there is one (cuDNN convolutions and BN, the GPU path);

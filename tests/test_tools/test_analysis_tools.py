@@ -237,11 +237,12 @@ def test_benchmark_ops_tool_runs_every_row(capsys):
         assert float(row[-1]) < (3e-2 if row[2] == 'bf16' else 1e-5), row
 
 
-def test_activation_memory_tool_splits_saved_tensors(capsys):
+def test_activation_memory_tool_splits_saved_tensors(capsys, monkeypatch):
     """Counts per component; activation checkpointing moves the stem's
     saved tensors out (only each block's input remains, under the
-    backbone); under bf16 autocast the weight copies are the part that
-    does not grow with the batch."""
+    backbone); under bf16 autocast the model keeps no weight copies, and
+    copies that are kept are split out as the part that does not grow with
+    the batch."""
     def saved(*options, batch=2, amp='fp32'):
         run_tool('analysis/activation_memory.py', CONFIG, '--batch',
                  str(batch), '--amp', amp, '--cfg-options', *options)
@@ -262,12 +263,19 @@ def test_activation_memory_tool_splits_saved_tensors(capsys):
         assert plain[label] > 0, label
     assert 'stem blocks' not in ckpt
     assert ckpt['total'] < plain['total']
-    assert 'weight copies (once per step)' not in plain  # fp32: none
+    copies = 'weight copies (once per step)'
+    assert copies not in plain  # fp32: none
 
+    # (the tool prints 0.1 MiB steps; a few small tensors do not scale)
     one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
                 for b in (1, 2))
-    copies = 'weight copies (once per step)'
+    assert copies not in one and copies not in two  # cast again in backward
+    assert two['total'] == pytest.approx(2 * one['total'], rel=0.05)
+
+    from sak_mm.models import utils
+    monkeypatch.setattr(utils, '_cast_source', lambda base: None)  # kept
+    one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
+                for b in (1, 2))
     assert one[copies] > 0 and one[copies] == two[copies]
     per_image = [r['total'] - r[copies] for r in (one, two)]
-    # (the tool prints 0.1 MiB steps; a few small tensors do not scale)
     assert per_image[1] == pytest.approx(2 * per_image[0], rel=0.05)

@@ -11,8 +11,10 @@ Saved tensors are counted once per storage (a tensor saved by two ops, or
 a view of another, counts once) and attributed to the module whose forward
 saved them first; parameters themselves are static memory, not
 activations. Saved tensors computed from parameters alone (autocast's
-bf16 weight copies, stacked adapter weights) are listed apart: they do not
-grow with the batch, so the batch-N estimate counts them once. Teachers run without autograd and save nothing; their
+bf16 weight copies, stacked adapter weights; the SAK model rebuilds these
+in backward, a model without ``RecomputeScope`` keeps them) are listed
+apart: they do not grow with the batch, so the batch-N estimate counts
+them once. Teachers run without autograd and save nothing; their
 outputs are a few MB. On the CPU the fused kernels run only with
 ``TRITON_INTERPRET=1`` (slow at ViT-L sizes: minutes); without it the
 ``fused_kernels`` switches fall back to the eager code and count as eager.
@@ -150,8 +152,10 @@ def main():
         print(f'  {label:<44} {nbytes / mib:10.1f} MiB')
     total_saved = sum(saved.values())
     per_image = (total_saved - saved[WEIGHT_COPIES]) / args.batch
-    print(f'  {"total":<44} {total_saved / mib:10.1f} MiB '
-          f'({per_image / mib:.1f} per image + weight copies)')
+    split = f'{per_image / mib:.1f} per image'
+    if saved[WEIGHT_COPIES]:
+        split += ' + weight copies'
+    print(f'  {"total":<44} {total_saved / mib:10.1f} MiB ({split})')
     print('static')
     for label, nbytes in static:
         print(f'  {label:<44} {nbytes / mib:10.1f} MiB')

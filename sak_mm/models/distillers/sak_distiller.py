@@ -7,6 +7,7 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 
+from sak_mm.models.utils import RecomputeScope
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample, get_field
 
@@ -210,6 +211,13 @@ class SAKDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
+        # autocast's bf16 weight copies are cast again in backward instead
+        # of being kept until then (RecomputeScope)
+        with RecomputeScope():
+            return self._loss(inputs, data_samples)
+
+    def _loss(self, inputs: torch.Tensor,
+              data_samples: SampleList) -> Dict[str, torch.Tensor]:
         feats = self.backbone(inputs)
         losses = {}
         if self.teacher_models:
