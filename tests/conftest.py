@@ -76,13 +76,17 @@ NYUD_HEADS = dict(
 )
 
 
-def saved_bytes(fn, *args):
+def saved_bytes(fn, *args, params=()):
     """Bytes autograd keeps for backward while running ``fn(*args)``
-    (each storage once), and the result."""
+    (each storage once, not counting those of ``params``), and the
+    result."""
     storages = {}
+    skip = {p.untyped_storage().data_ptr() for p in params}
 
     def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in skip:
+            storages[ptr] = t.untyped_storage().nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

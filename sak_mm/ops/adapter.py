@@ -152,8 +152,9 @@ def _launch_config(m: int, d: int, r: int, gemm_dtype: torch.dtype) -> dict:
 
 
 def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
-    """Launch the kernel; with ``save`` also return what the backward pass
-    needs: ``x`` and the pre-activation ``h`` in the GEMM dtype."""
+    """Launch the kernel; with ``save`` also return the activations the
+    backward pass needs: ``x`` and the pre-activation ``h`` in the GEMM
+    dtype."""
     n_teachers, r, d = wd.shape
     m = z.numel() // d
     gemm_dtype = matmul_dtype(z, wd)
@@ -182,7 +183,7 @@ def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
         EMULATE=emulate,
         IEEE=emulate or gemm_dtype == torch.float32,
         **launch)
-    saved = (x, h, wd, wu) if save else None
+    saved = (x, h) if save else None
     return out, saved, gemm_dtype
 
 
@@ -195,8 +196,11 @@ def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
 
 class _MultiAdapterFunction(torch.autograd.Function):
     """Saves what eager autocast saves, minus the intermediate tensors: the
-    GEMM input ``x`` and pre-activation ``h`` in the GEMM dtype, and the
-    weights cast to it (not the fp32 residual stream)."""
+    GEMM input ``x`` and pre-activation ``h`` in the GEMM dtype (not the
+    fp32 residual stream), and the weights as given, cast to the GEMM dtype
+    again in backward (so a :class:`~sak_mm.models.utils.RecomputeScope`
+    that rebuilds stacked weights from the parameters keeps no copy of
+    them)."""
 
     @staticmethod
     def forward(ctx, z, residual, wd, bd, wu, bu, scale):
@@ -207,7 +211,7 @@ class _MultiAdapterFunction(torch.autograd.Function):
             ctx.gemm_dtype = gemm_dtype
             ctx.input_meta = [(t.shape, t.dtype) if t is not None else None
                               for t in (z, residual, wd, bd, wu, bu, scale)]
-            ctx.save_for_backward(*saved, bu, scale)
+            ctx.save_for_backward(*saved, wd, wu, bu, scale)
         return out
 
     @staticmethod
@@ -217,6 +221,7 @@ class _MultiAdapterFunction(torch.autograd.Function):
         cd = ctx.gemm_dtype
         meta = ctx.input_meta
         with torch.autocast(x.device.type, enabled=False):
+            wd, wu = wd.to(cd), wu.to(cd)
             g = grad_out.reshape(n_teachers, m, d).float()
             hf = h.float()
             a = F.gelu(hf).to(cd)

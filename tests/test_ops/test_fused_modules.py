@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from sak_mm import ops
+from sak_mm.models.backbones import tsap
 from sak_mm.registry import MODELS
-from tests.conftest import tiny_sak_cfg
+from tests.conftest import saved_bytes, tiny_sak_cfg
 from tests.test_models.test_distiller import make_batch
+from tests.test_models.test_tsap import build_backbone
 
 pytestmark = pytest.mark.skipif(
     not ops.HAS_TRITON, reason='triton is not installed')
@@ -91,6 +93,36 @@ def test_fused_kernels_give_the_eager_predictions():
         torch.testing.assert_close(out_b[task], out_a[task], rtol=1e-5,
                                    atol=1e-5)
     assert preds[0].gate_scores['semseg'].shape == (4, 4)
+
+
+@pytest.mark.parametrize('amp', [False, True])
+def test_fused_adapters_keep_no_stacked_weights(monkeypatch, amp):
+    """The fused adapters' stacked weights are rebuilt from the parameters
+    for backward instead of being kept (stacked, or cast under autocast);
+    the gradients are those of keeping them."""
+    torch.manual_seed(0)
+    bb = build_backbone(fused_kernels=True).to(DEVICE)
+    x = torch.randn(2, 3, 48, 64, device=DEVICE)
+
+    def run():
+        with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=amp):
+            kept, out = saved_bytes(bb, x, params=bb.parameters())
+        loss = sum(m.float().square().sum()
+                   for maps in out['tsap'].values() for m in maps)
+        return kept, torch.autograd.grad(loss, list(bb.parameters()))
+
+    lean, grads = run()
+    # unregistered, the kernel keeps the fp32 stacks it is given
+    register = tsap.recompute_later
+    monkeypatch.setattr(
+        tsap, 'recompute_later', lambda t, fn, *inputs: t
+        if fn is tsap._stack else register(t, fn, *inputs))
+    plain, ref = run()
+    down = bb.adapters['sam'][0].down.weight
+    stacks = len(bb.adapters['sam']) * 2 * 3 * down.numel() * 4
+    assert plain - lean == stacks
+    for g, r in zip(grads, ref):
+        assert torch.equal(g, r)
 
 
 def test_activation_checkpointing_keeps_the_gradients():
