@@ -48,6 +48,18 @@ class MoRRouter(nn.Module):
         return logits.softmax(dim=-1)
 
 
+def _autocast_copy(x: torch.Tensor) -> torch.Tensor:
+    """``x`` cast (contiguous) as autocast would cast it for a linear layer:
+    done once, the level's routers share one low-precision copy (each would
+    make and keep its own)."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device) and x.is_floating_point() \
+            and x.dtype != torch.float64:
+        return x.to(torch.get_autocast_dtype(device),
+                    memory_format=torch.contiguous_format)
+    return x
+
+
 @MODELS.register_module()
 class MoRNeck(nn.Module):
     """Per task and level, mixes the TAS map and the teachers' TSAP maps.
@@ -122,8 +134,10 @@ class MoRNeck(nn.Module):
         gates = {t: [] for t in self.tasks}
         for level, z in enumerate(tas):
             tokens = z.flatten(2).transpose(1, 2)
+            router_in = _autocast_copy(tokens)
             level_gates = [
-                self.routers[f'{task}_{level}'](tokens) for task in self.tasks
+                self.routers[f'{task}_{level}'](router_in)
+                for task in self.tasks
             ]
             maps = [tsap[t][level] for t in self.teachers]
             if self.fused_kernels:
