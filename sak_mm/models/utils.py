@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Small helpers shared by the model components."""
+import functools
 import threading
 import weakref
 from typing import Callable, List, Optional, Sequence
@@ -266,6 +267,23 @@ def recompute_later(tensor: torch.Tensor, fn: Callable[..., torch.Tensor],
     if scope is not None:
         scope.register(tensor, fn, *inputs)
     return tensor
+
+
+def autocast_input(x: torch.Tensor, rebuild: bool = False) -> torch.Tensor:
+    """``x`` cast as autocast casts the input of a linear layer (``x``
+    itself outside autocast), made explicitly so that several layers can
+    share the copy, or, with ``rebuild``, so that the innermost
+    :class:`RecomputeScope` casts it again from ``x`` in backward instead of
+    keeping it (worth it where ``x`` is kept or rebuilt anyway; a
+    non-contiguous copy is kept as usual)."""
+    device = x.device.type
+    if not torch.is_autocast_enabled(device) or not x.is_floating_point() \
+            or x.dtype == torch.float64:
+        return x
+    dtype = torch.get_autocast_dtype(device)
+    copy = x.to(dtype)
+    return recompute_later(copy, functools.partial(_cast_like, dtype=dtype),
+                           x) if rebuild else copy
 
 
 def _register_output(module: nn.Module, args: tuple, output) -> None:

@@ -10,9 +10,11 @@ import torch
 
 from sak_mm import ops
 from sak_mm.models.backbones import tsap
+from sak_mm.models.decode_heads import simple_head
 from sak_mm.registry import MODELS
 from tests.conftest import saved_bytes, tiny_sak_cfg
 from tests.test_models.test_distiller import make_batch
+from tests.test_models.test_heads import assert_same
 from tests.test_models.test_tsap import build_backbone
 
 pytestmark = pytest.mark.skipif(
@@ -122,7 +124,37 @@ def test_fused_adapters_keep_no_stacked_weights(monkeypatch, amp):
     stacks = len(bb.adapters['sam']) * 2 * 3 * down.numel() * 4
     assert plain - lean == stacks
     for g, r in zip(grads, ref):
-        assert torch.equal(g, r)
+        assert_same(g, r, DEVICE)
+
+
+def test_heads_keep_no_bf16_copies_of_the_mor_mixtures(monkeypatch):
+    """Fused MoR mixtures are rebuilt from the inputs the kernel keeps, so
+    the heads' bf16 copies of them are cast again in backward instead of
+    being kept; losses and gradients are those of keeping them."""
+    model = build(fused_cfg())
+    plain_model = copy.deepcopy(model)  # BN statistics move per step
+    data = model.data_preprocessor(make_batch(), True)
+
+    def step(m):
+        torch.manual_seed(0)  # the routers' gating noise
+        with torch.autocast(DEVICE, dtype=torch.bfloat16):
+            kept, losses = saved_bytes(lambda: m(**data, mode='loss'),
+                                       params=m.parameters())
+        sum(losses.values()).backward()
+        return kept, losses, [p.grad for p in m.parameters()]
+
+    lean, losses, grads = step(model)
+    cast = simple_head.autocast_input
+    monkeypatch.setattr(simple_head, 'autocast_input',
+                        lambda x, rebuild=False: cast(x))
+    plain, ref_losses, ref_grads = step(plain_model)
+    b, (h, w), d = 2, (3, 4), model.backbone.embed_dims
+    assert plain - lean == len(model.tasks) * 4 * b * h * w * d * 2
+    for key in losses:
+        assert_same(losses[key], ref_losses[key], DEVICE)
+    for g, r in zip(grads, ref_grads):
+        if g is not None or r is not None:
+            assert_same(g, r, DEVICE)
 
 
 def test_activation_checkpointing_keeps_the_gradients():

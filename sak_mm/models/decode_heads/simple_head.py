@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm.models.utils import RecomputeScope
+from sak_mm.models.utils import RecomputeScope, autocast_input
 from sak_mm.registry import MODELS
 from .base_task_head import BaseTaskHead
 
@@ -61,8 +61,11 @@ class SimpleHead(BaseTaskHead):
         size = (h * self.upsample_ratio, w * self.upsample_ratio)
         # contiguous NCHW: a channels-last view here would make the fuse
         # conv's weight gradient channels-last (DDP stride mismatch)
+        # (the bf16 copies of the inputs are cast again in backward where
+        # the inputs are rebuilt or kept anyway, as the MoR neck's are)
         reduced = [
-            lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
+            lin(autocast_input(f.permute(0, 2, 3, 1), rebuild=True)).permute(
+                0, 3, 1, 2).contiguous()
             for lin, f in zip(self.linears, feats)
         ]
         conv, norm, act = self.fuse

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sak_mm import ops
+from sak_mm.models.utils import autocast_input, recompute_later
 from sak_mm.registry import MODELS
 
 
@@ -46,18 +47,6 @@ class MoRRouter(nn.Module):
             else:
                 logits = clean
         return logits.softmax(dim=-1)
-
-
-def _autocast_copy(x: torch.Tensor) -> torch.Tensor:
-    """``x`` cast (contiguous) as autocast would cast it for a linear layer:
-    done once, the level's routers share one low-precision copy (each would
-    make and keep its own)."""
-    device = x.device.type
-    if torch.is_autocast_enabled(device) and x.is_floating_point() \
-            and x.dtype != torch.float64:
-        return x.to(torch.get_autocast_dtype(device),
-                    memory_format=torch.contiguous_format)
-    return x
 
 
 @MODELS.register_module()
@@ -134,7 +123,9 @@ class MoRNeck(nn.Module):
         gates = {t: [] for t in self.tasks}
         for level, z in enumerate(tas):
             tokens = z.flatten(2).transpose(1, 2)
-            router_in = _autocast_copy(tokens)
+            # one bf16 copy for the level's routers (each would make and
+            # keep its own)
+            router_in = autocast_input(tokens.contiguous())
             level_gates = [
                 self.routers[f'{task}_{level}'](router_in)
                 for task in self.tasks
@@ -160,5 +151,9 @@ class MoRNeck(nn.Module):
         in token layout (the backbone's maps are views of token tensors)."""
         b, d, h, w = z.shape
         tsap = torch.stack([m.flatten(2).transpose(1, 2) for m in maps])
-        mixed = ops.mor_mix(tokens, tsap, torch.stack(level_gates, dim=1))
+        gates = torch.stack(level_gates, dim=1)
+        # rebuilt in backward from the inputs mor_mix keeps anyway, for
+        # whatever keeps the mixtures (the heads' input casts)
+        mixed = recompute_later(ops.mor_mix(tokens, tsap, gates),
+                                ops.mor_mix, tokens, tsap, gates)
         return [m.transpose(1, 2).reshape(b, d, h, w) for m in mixed]
