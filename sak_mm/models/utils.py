@@ -72,13 +72,13 @@ class _Entry:
                 and saved.untyped_storage().data_ptr()
                 == tensor.untyped_storage().data_ptr())
 
-    def is_cast_source(self, node, cast: torch.Tensor) -> bool:
-        """``cast`` (made by ``node``'s graph node) is a dtype cast of the
-        registered tensor, made while it was unmodified."""
+    def is_cast_source(self, node) -> bool:
+        """A cast whose source has graph node ``node`` (see
+        :func:`_cast_source`) is a cast of the registered tensor, made
+        while it was unmodified."""
         tensor = self.ref()
         return (node is not None and node is self.node
-                and tensor is not None and tensor._version == self.version
-                and cast.shape == tensor.shape)
+                and tensor is not None and tensor._version == self.version)
 
 
 def _cast_source(base: torch.Tensor):
@@ -137,8 +137,9 @@ class _LeafCast(_Recipe):
     in-place change of the leaf before backward raises."""
 
     def __init__(self, leaf: torch.Tensor, base, saved):
-        super().__init__(torch.Tensor.detach, (leaf, ), dict(
-            device_type=leaf.device.type, enabled=False), base, saved, True)
+        super().__init__(functools.partial(_cast_like, dtype=base.dtype),
+                         (leaf, ), dict(device_type=leaf.device.type,
+                                        enabled=False), base, saved, False)
         self.version = leaf._version
 
     def _inputs(self, unpack) -> tuple:
@@ -207,14 +208,13 @@ class RecomputeScope:
         base = saved if saved._base is None else saved._base
         source = _cast_source(base)
         leaf = getattr(source, 'variable', None)
-        if leaf is not None and leaf.shape == base.shape \
-                and leaf.device == base.device:
+        if leaf is not None and leaf.device == base.device:
             return _LeafCast(leaf, base, saved)
         for entry in reversed(self._entries):
             if entry.matches(saved):
                 entry.saved = True
                 registered, cast = entry.ref(), False
-            elif entry.is_cast_source(source, base):
+            elif entry.is_cast_source(source):
                 registered, cast = base, True
             else:
                 continue
