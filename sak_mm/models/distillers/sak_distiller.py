@@ -22,7 +22,7 @@ class SAKDistiller(BaseModel):
 
         inputs --TSAPBackbone--> tas [4], tsap {teacher: [4]}
           distillation (if teachers): backbone.align(tsap) vs teacher(inputs)
-              -> distill.<teacher>.l<k>.loss_cos / loss_sl1
+              -> distill.<teacher>.l<k>.loss (logged: .cos, .sl1)
           tasks (if heads): MoRNeck(tas, tsap) (or tas without a neck)
               -> head[task] -> decode.<task>.loss_*
 

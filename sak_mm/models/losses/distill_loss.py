@@ -35,8 +35,8 @@ class DistillLoss(nn.Module):
     ``L_smoothL1`` is the element-wise mean with ``beta``. The lower
     resolution map is first resized to the higher one. When the student
     needs a gradient it is formed in the forward pass, which keeps one map
-    of the student's size per term for backward instead of three of the
-    teacher's (the values are those of the plain formula; see
+    of the student's size for backward instead of three of the teacher's
+    (the values are those of the plain formula; see
     :func:`~sak_mm.models.utils.losses_with_early_grad`).
     """
 
@@ -53,15 +53,27 @@ class DistillLoss(nn.Module):
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``loss``: the weighted sum, the one entry that trains; ``cos``
+        and ``sl1``: its two weighted terms, detached, for the logs (no
+        ``loss`` in their names, so mmengine logs them without adding them
+        to the total)."""
         if student.shape[:2] != teacher.shape[:2]:
             raise ValueError(
                 f'student map {tuple(student.shape)} and teacher map '
                 f'{tuple(teacher.shape)} differ in batch or channels; enable '
                 f'aligners when widths differ')
         teacher = teacher.detach()  # a target: no gradient flows into it
-        loss_cos, loss_sl1 = losses_with_early_grad(
-            lambda s: self._terms(s, teacher), student)
-        return dict(loss_cos=loss_cos, loss_sl1=loss_sl1)
+        terms = {}
+
+        def total(s):
+            terms['cos'], terms['sl1'] = self._terms(s, teacher)
+            return (terms['cos'] + terms['sl1'], )
+
+        # one sum, so backward keeps one student-sized gradient, not one
+        # per term
+        (loss, ) = losses_with_early_grad(total, student)
+        return dict(
+            loss=loss, cos=terms['cos'].detach(), sl1=terms['sl1'].detach())
 
     def _terms(self, student: torch.Tensor, teacher: torch.Tensor):
         """The weighted cosine and smooth-L1 terms (the plain formula)."""
