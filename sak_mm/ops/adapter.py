@@ -18,7 +18,7 @@ pass runs five batched GEMMs (one launch each for all teachers). Numerics follow
 the autocast dtype (bf16) with fp32 accumulation, their outputs are rounded
 to it, and the residual stream keeps its own dtype.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -151,18 +151,21 @@ def _launch_config(m: int, d: int, r: int, gemm_dtype: torch.dtype) -> dict:
         num_stages=stages)
 
 
-def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
-    """Launch the kernel; with ``save`` also return the activations the
-    backward pass needs: ``x`` and the pre-activation ``h`` in the GEMM
-    dtype."""
+def _launch(z: torch.Tensor, residual: Optional[torch.Tensor],
+            wd: torch.Tensor, bd: torch.Tensor, wu: torch.Tensor,
+            bu: torch.Tensor, scale: torch.Tensor, gemm_dtype: torch.dtype,
+            save: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the kernel: ``R'`` and, with ``save``, what the backward pass
+    needs (``x`` and the pre-activation ``h`` in the GEMM dtype; empty
+    tensors without it)."""
+    # dense rows (torch.compile may hand an operator other layouts)
+    z, wd, bd, wu, bu, scale = (
+        t.contiguous() for t in (z, wd, bd, wu, bu, scale))
+    residual = residual.contiguous() if residual is not None else None
     n_teachers, r, d = wd.shape
     m = z.numel() // d
-    gemm_dtype = matmul_dtype(z, wd)
-    out_dtype = torch.promote_types(z.dtype, scale.dtype)
-    out_dtype = torch.promote_types(out_dtype, gemm_dtype)
-    if residual is not None:
-        out_dtype = torch.promote_types(out_dtype, residual.dtype)
-    out = torch.empty((n_teachers, ) + tuple(z.shape), dtype=out_dtype,
+    out = torch.empty(_out_shape(z, n_teachers),
+                      dtype=_out_dtype(z, residual, scale, gemm_dtype),
                       device=z.device)
     x = h = out  # placeholders the kernel does not touch without SAVE
     if save:
@@ -183,8 +186,22 @@ def _forward(z, residual, wd, bd, wu, bu, scale, save: bool):
         EMULATE=emulate,
         IEEE=emulate or gemm_dtype == torch.float32,
         **launch)
-    saved = (x, h) if save else None
-    return out, saved, gemm_dtype
+    if not save:  # distinct empty outputs: an operator's outputs never alias
+        x, h = (out.new_empty(0, dtype=gemm_dtype) for _ in range(2))
+    return out, x, h
+
+
+def _out_shape(z, n_teachers: int) -> tuple:
+    return (n_teachers, ) + tuple(z.shape)
+
+
+def _out_dtype(z, residual, scale, gemm_dtype) -> torch.dtype:
+    """The residual stream's dtype, as eager type promotion gives it."""
+    dtype = torch.promote_types(z.dtype, scale.dtype)
+    dtype = torch.promote_types(dtype, gemm_dtype)
+    if residual is not None:
+        dtype = torch.promote_types(dtype, residual.dtype)
+    return dtype
 
 
 def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
@@ -194,59 +211,77 @@ def _gelu_grad(h: torch.Tensor) -> torch.Tensor:
     return cdf + h * pdf
 
 
-class _MultiAdapterFunction(torch.autograd.Function):
+def _setup_context(ctx, inputs, output):
     """Saves what eager autocast saves, minus the intermediate tensors: the
     GEMM input ``x`` and pre-activation ``h`` in the GEMM dtype (not the
     fp32 residual stream), and the weights as given, cast to the GEMM dtype
     again in backward (so a :class:`~sak_mm.models.utils.RecomputeScope`
     that rebuilds stacked weights from the parameters keeps no copy of
     them)."""
+    z, residual, wd, bd, wu, bu, scale, gemm_dtype, save = inputs
+    _, x, h = output
+    ctx.mark_non_differentiable(x, h)
+    if save:
+        ctx.gemm_dtype = gemm_dtype
+        ctx.input_meta = [(t.shape, t.dtype) if t is not None else None
+                          for t in (z, residual, wd, bd, wu, bu, scale)]
+        ctx.save_for_backward(x, h, wd, wu, bu, scale)
 
-    @staticmethod
-    def forward(ctx, z, residual, wd, bd, wu, bu, scale):
-        save = any(ctx.needs_input_grad)
-        out, saved, gemm_dtype = _forward(z, residual, wd, bd, wu, bu,
-                                          scale, save)
-        if save:
-            ctx.gemm_dtype = gemm_dtype
-            ctx.input_meta = [(t.shape, t.dtype) if t is not None else None
-                              for t in (z, residual, wd, bd, wu, bu, scale)]
-            ctx.save_for_backward(*saved, wd, wu, bu, scale)
-        return out
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, h, wd, wu, bu, scale = ctx.saved_tensors
-        n_teachers, m, d = x.shape
-        cd = ctx.gemm_dtype
-        meta = ctx.input_meta
-        with torch.autocast(x.device.type, enabled=False):
-            wd, wu = wd.to(cd), wu.to(cd)
-            g = grad_out.reshape(n_teachers, m, d).float()
-            hf = h.float()
-            a = F.gelu(hf).to(cd)
-            s = scale.float().reshape(n_teachers, 1, 1)
-            g_wu = torch.bmm(g.to(cd), wu).float()  # (N, m, r)
-            col_g = g.sum(1)  # (N, d)
-            d_scale = (g_wu * a.float()).sum((1, 2)) + \
-                (col_g * bu.float()).sum(1)
-            d_wu = torch.bmm(g.to(cd).transpose(1, 2), a).float() * s
-            d_bu = col_g * s.reshape(n_teachers, 1)
-            dh = g_wu * s * _gelu_grad(hf)
-            d_bd = dh.sum(1)
-            dh = dh.to(cd)
-            d_wd = torch.bmm(dh.transpose(1, 2), x).float()
-            dx = g + torch.bmm(dh, wd).float()
+def _backward(ctx, grad_out, _grad_x, _grad_h):
+    x, h, wd, wu, bu, scale = ctx.saved_tensors
+    n_teachers, m, d = x.shape
+    cd = ctx.gemm_dtype
+    meta = ctx.input_meta
+    with torch.autocast(x.device.type, enabled=False):
+        wd, wu = wd.to(cd), wu.to(cd)
+        g = grad_out.reshape(n_teachers, m, d).float()
+        hf = h.float()
+        a = F.gelu(hf).to(cd)
+        s = scale.float().reshape(n_teachers, 1, 1)
+        g_wu = torch.bmm(g.to(cd), wu).float()  # (N, m, r)
+        col_g = g.sum(1)  # (N, d)
+        d_scale = (g_wu * a.float()).sum((1, 2)) + \
+            (col_g * bu.float()).sum(1)
+        d_wu = torch.bmm(g.to(cd).transpose(1, 2), a).float() * s
+        d_bu = col_g * s.reshape(n_teachers, 1)
+        dh = g_wu * s * _gelu_grad(hf)
+        d_bd = dh.sum(1)
+        dh = dh.to(cd)
+        d_wd = torch.bmm(dh.transpose(1, 2), x).float()
+        dx = g + torch.bmm(dh, wd).float()
 
-        def cast(value, index):
-            shape, dtype = meta[index]
-            return value.to(dtype).reshape(shape)
+    def cast(value, index):
+        shape, dtype = meta[index]
+        return value.to(dtype).reshape(shape)
 
-        needs = ctx.needs_input_grad
-        return (cast(dx.sum(0), 0) if needs[0] else None,
-                cast(dx, 1) if meta[1] is not None and needs[1] else None,
-                cast(d_wd, 2), cast(d_bd, 3), cast(d_wu, 4), cast(d_bu, 5),
-                cast(d_scale, 6))
+    needs = ctx.needs_input_grad
+    return (cast(dx.sum(0), 0) if needs[0] else None,
+            cast(dx, 1) if meta[1] is not None and needs[1] else None,
+            cast(d_wd, 2), cast(d_bd, 3), cast(d_wu, 4), cast(d_bu, 5),
+            cast(d_scale, 6), None, None)
+
+
+if HAS_TRITON:
+    # a registered operator: torch.compile keeps it as one opaque node
+    # (its shapes from the fake implementation) instead of tracing the
+    # launch code, so compiled and eager students run the same kernel
+    _adapter_op = torch.library.custom_op(
+        'sak_mm::multi_adapter', _launch, mutates_args=())
+
+    @_adapter_op.register_fake
+    def _(z, residual, wd, bd, wu, bu, scale, gemm_dtype, save):
+        n_teachers, r, d = wd.shape
+        m = z.numel() // d
+        out = z.new_empty(_out_shape(z, n_teachers),
+                          dtype=_out_dtype(z, residual, scale, gemm_dtype))
+        if not save:
+            return (out, *(z.new_empty(0, dtype=gemm_dtype)
+                           for _ in range(2)))
+        return out, z.new_empty((n_teachers, m, d), dtype=gemm_dtype), \
+            z.new_empty((n_teachers, m, r), dtype=gemm_dtype)
+
+    _adapter_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def _check(z, residual, wd, bd, wu, bu, scale):
@@ -298,10 +333,11 @@ def multi_adapter_triton(z: torch.Tensor, residual: Optional[torch.Tensor],
     if not HAS_TRITON:
         raise RuntimeError('multi_adapter_triton needs triton installed')
     _check(z, residual, wd, bd, wu, bu, scale)
-    return _MultiAdapterFunction.apply(
-        z.contiguous(), None if residual is None else residual.contiguous(),
-        wd.contiguous(), bd.contiguous(), wu.contiguous(), bu.contiguous(),
-        scale.contiguous())
+    tensors = (z, residual, wd, bd, wu, bu, scale)
+    save = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+    out, _, _ = _adapter_op(*tensors, matmul_dtype(z, wd), save)
+    return out
 
 
 def multi_adapter(z: torch.Tensor, residual: Optional[torch.Tensor],

@@ -17,6 +17,8 @@ expert gradients and per-block partial sums of the gate gradients (summed
 deterministically afterwards, no atomics). Accumulation is in fp32; the
 gates are rounded to the experts' dtype first, as eager's ``g.to(dtype)``.
 """
+from typing import Tuple
+
 import torch
 
 from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, triton,
@@ -97,42 +99,85 @@ def _launch_config(pd: int, num_tasks: int) -> dict:
     return dict(BLOCK=block, T_PAD=t_pad, num_warps=4)
 
 
-class _MoRMixFunction(torch.autograd.Function):
+def _dense(tas: torch.Tensor, tsap: torch.Tensor, gates: torch.Tensor):
+    """The layouts the kernels read: TSAP and gates contiguous, TAS with
+    each sample's ``(P, D)`` block contiguous (any batch stride, e.g.
+    ``z[:, 1:]``, so the neck's token view needs no copy). A no-op for
+    what the neck passes; torch.compile may hand an operator other
+    layouts."""
+    d = tas.shape[-1]
+    if tas.stride(-1) != 1 or tas.stride(-2) != d:
+        tas = tas.contiguous()
+    return tas, tsap.contiguous(), gates.contiguous()
 
-    @staticmethod
-    def forward(ctx, tas, tsap, gates):
-        n, b, p, d = tsap.shape
-        num_tasks, num_experts = gates.shape[1], gates.shape[2]
-        pd = p * d
-        out = torch.empty((num_tasks, b, p, d), dtype=tsap.dtype,
-                          device=tsap.device)
-        cfg = _launch_config(pd, num_tasks)
-        grid = (b, triton.cdiv(pd, cfg['BLOCK']))
-        _mor_mix_fwd_kernel[grid](
-            tas, tsap, gates, out, b, pd, tas.stride(0), num_tasks,
-            E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
-        ctx.save_for_backward(tas, tsap, gates)
-        return out
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        tas, tsap, gates = ctx.saved_tensors
-        n, b, p, d = tsap.shape
-        num_tasks, num_experts = gates.shape[1], gates.shape[2]
-        pd = p * d
-        grad_out = grad_out.contiguous()
-        cfg = _launch_config(pd, num_tasks)
-        n_blk = triton.cdiv(pd, cfg['BLOCK'])
-        d_tas = torch.empty((b, p, d), dtype=tas.dtype, device=tas.device)
-        d_tsap = torch.empty_like(tsap)
-        parts = torch.empty((b, n_blk, cfg['T_PAD'], num_experts),
-                            dtype=torch.float32, device=tsap.device)
-        _mor_mix_bwd_kernel[(b, n_blk)](
-            tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, pd,
-            tas.stride(0), num_tasks,
-            E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
-        d_gates = parts.sum(1)[:, :num_tasks].to(gates.dtype)
-        return d_tas, d_tsap, d_gates
+def _mix_forward(tas: torch.Tensor, tsap: torch.Tensor,
+                 gates: torch.Tensor) -> torch.Tensor:
+    tas, tsap, gates = _dense(tas, tsap, gates)
+    n, b, p, d = tsap.shape
+    num_tasks, num_experts = gates.shape[1], gates.shape[2]
+    pd = p * d
+    out = torch.empty((num_tasks, b, p, d), dtype=tsap.dtype,
+                      device=tsap.device)
+    cfg = _launch_config(pd, num_tasks)
+    grid = (b, triton.cdiv(pd, cfg['BLOCK']))
+    _mor_mix_fwd_kernel[grid](
+        tas, tsap, gates, out, b, pd, tas.stride(0), num_tasks,
+        E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
+    return out
+
+
+def _mix_backward(
+        tas: torch.Tensor, tsap: torch.Tensor, gates: torch.Tensor,
+        grad_out: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of TAS, TSAP and the gates."""
+    tas, tsap, gates = _dense(tas, tsap, gates)
+    n, b, p, d = tsap.shape
+    num_tasks, num_experts = gates.shape[1], gates.shape[2]
+    pd = p * d
+    grad_out = grad_out.contiguous()
+    cfg = _launch_config(pd, num_tasks)
+    n_blk = triton.cdiv(pd, cfg['BLOCK'])
+    d_tas = torch.empty((b, p, d), dtype=tas.dtype, device=tas.device)
+    d_tsap = torch.empty_like(tsap)
+    parts = torch.empty((b, n_blk, cfg['T_PAD'], num_experts),
+                        dtype=torch.float32, device=tsap.device)
+    _mor_mix_bwd_kernel[(b, n_blk)](
+        tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, pd,
+        tas.stride(0), num_tasks,
+        E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
+    d_gates = parts.sum(1)[:, :num_tasks].to(gates.dtype).contiguous()
+    return d_tas, d_tsap, d_gates
+
+
+def _setup_context(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _backward(ctx, grad_out):
+    return _mix_backward_op(*ctx.saved_tensors, grad_out)
+
+
+if HAS_TRITON:
+    # registered operators: torch.compile keeps each as one opaque node
+    # (shapes from the fake implementations) instead of tracing the launch
+    # code, so compiled and eager necks run the same kernels
+    _mix_op = torch.library.custom_op(
+        'sak_mm::mor_mix', _mix_forward, mutates_args=())
+    _mix_backward_op = torch.library.custom_op(
+        'sak_mm::mor_mix_backward', _mix_backward, mutates_args=())
+
+    @_mix_op.register_fake
+    def _(tas, tsap, gates):
+        return tsap.new_empty((gates.shape[1], ) + tuple(tsap.shape[1:]))
+
+    @_mix_backward_op.register_fake
+    def _(tas, tsap, gates, grad_out):
+        return (tsap.new_empty(tsap.shape[1:]), tsap.new_empty(tsap.shape),
+                gates.new_empty(gates.shape))
+
+    _mix_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def _check(tas, tsap, gates):
@@ -174,10 +219,7 @@ def mor_mix_triton(tas: torch.Tensor, tsap: torch.Tensor,
     if not HAS_TRITON:
         raise RuntimeError('mor_mix_triton needs triton installed')
     _check(tas, tsap, gates)
-    d = tas.shape[-1]
-    if tas.stride(-1) != 1 or tas.stride(-2) != d:
-        tas = tas.contiguous()
-    return _MoRMixFunction.apply(tas, tsap.contiguous(), gates.contiguous())
+    return _mix_op(tas, tsap, gates)
 
 
 def mor_mix(tas: torch.Tensor, tsap: torch.Tensor,

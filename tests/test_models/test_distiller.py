@@ -72,7 +72,7 @@ def _casts_of_parameters(model, data):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
             torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model(**data, mode='loss')
-    total = sum(losses.values())
+    total, _ = model.parse_losses(losses)
     total.backward()
     grads = {n: p.grad for n, p in model.named_parameters()
              if p.grad is not None}
