@@ -5,6 +5,7 @@ import threading
 import weakref
 from typing import Callable, List, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -16,6 +17,22 @@ def evenly_spaced_levels(num_layers: int, num_levels: int = 4) -> List[int]:
         raise ValueError(f'cannot take {num_levels} levels from '
                          f'{num_layers} blocks')
     return [num_layers * (k + 1) // num_levels - 1 for k in range(num_levels)]
+
+
+def plain_drop_probs(module: nn.Module) -> None:
+    """Turn the numpy ``drop_prob`` of every DropPath in ``module`` into a
+    Python float.
+
+    mmpretrain's ViTs give each block's DropPath a value of
+    ``np.linspace``. Dynamo traces numpy scalars as tensors, so mmcv's
+    ``if drop_prob == 0. or not training`` becomes a data-dependent branch
+    and ``torch.compile`` breaks the graph twice per block. A float is a
+    constant to it (the value is the same).
+    """
+    for m in module.modules():
+        prob = getattr(m, 'drop_prob', None)
+        if isinstance(prob, np.generic):
+            m.drop_prob = prob.item()
 
 
 def _keep(tensor: torch.Tensor) -> torch.Tensor:

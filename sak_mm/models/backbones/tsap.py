@@ -10,7 +10,8 @@ from torch.utils.checkpoint import checkpoint
 
 from sak_mm import ops
 from sak_mm.models.utils import (RecomputeScope, evenly_spaced_levels,
-                                  recompute_later, recompute_outputs_of)
+                                  plain_drop_probs, recompute_later,
+                                  recompute_outputs_of)
 from sak_mm.registry import MODELS
 
 
@@ -126,6 +127,7 @@ class TSAPBackbone(BaseModule):
         self.fused_kernels = fused_kernels
         self.with_cp = with_cp
         self.stem = MODELS.build(stem)
+        plain_drop_probs(self.stem)  # no graph breaks under torch.compile
         if getattr(self.stem, 'final_norm', False):
             raise ValueError('the TSAP stem must be built with '
                              'final_norm=False: its last level is read '

@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 
 from sak_mm.models.backbones.timm_keys import timm_vit_key_to_mmpretrain
+from sak_mm.models.utils import plain_drop_probs
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
 from .weights import load_teacher_weights
@@ -61,6 +62,7 @@ class DINOv2Teacher(TeacherWrapper):
             out_indices=list(self.out_indices),
             final_norm=False,
             out_type='raw')
+        plain_drop_probs(self.model)  # no graph breaks under torch.compile
         if checkpoint is not None:
             load_teacher_weights(
                 self.model,
