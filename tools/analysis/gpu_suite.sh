@@ -7,7 +7,7 @@
 #   bash tools/analysis/gpu_suite.sh [OUT_DIR] [PARTS...]
 #
 # OUT_DIR defaults to work_dirs/gpu_suite; PARTS to all of: tests train ops
-# bench-train bench-infer (several minutes each on an H100, so a
+# bench-train bench-compile bench-infer (several minutes each on an H100, so a
 # time-limited session can run them one call at a time; the markdown table
 # collects the rows of every call into the same OUT_DIR). Everything printed is also written to
 # OUT_DIR (tests.log, train.log, ops.txt, benchmark.txt, and
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-work_dirs/gpu_suite}
 shift || true
-PARTS=${*:-tests train ops bench-train bench-infer}
+PARTS=${*:-tests train ops bench-train bench-compile bench-infer}
 mkdir -p "$OUT"
 python -c "import torch, sys; torch.cuda.is_available() or sys.exit('gpu_suite.sh needs a CUDA GPU')"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
@@ -61,9 +61,16 @@ echo "## Model benchmark: training"
   row $L --mode train --batch 8 --amp bf16 --iters 10
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options "${EAGER[@]}"
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.backbone.with_cp=True
-  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.compile.teachers=True
   row $L --mode train --batch 2 --amp fp32 --iters 10 --cfg-options "${EAGER[@]}"
   row configs/sak/sak_vitb_nyud.py --mode train --batch 8 --amp bf16 --iters 10
+} 2>&1 | tee -a "$OUT/benchmark.txt"
+fi
+
+if part bench-compile; then
+echo "## Model benchmark: training with torch.compile"
+{
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.compile.teachers=True
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.compile.teachers=True model.compile.student=True
 } 2>&1 | tee -a "$OUT/benchmark.txt"
 fi
 
