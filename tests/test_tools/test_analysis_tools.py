@@ -176,6 +176,13 @@ def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
     cells = row.strip().strip('|').split('|')
     assert len(cells) == len(rule.strip('|').split('|')) == 11
     assert cells[0].strip() == 'sak_tiny_demo.py' and cells[2].strip() == mode
+
+    # where the time goes: torch.profiler's table, and a Chrome trace
+    trace = tmp_path / 'trace.json'
+    profiled = run('--profile', '1', '--trace', str(trace))
+    table = profiled.split('where the time of 1 profiled steps went')[1]
+    assert 'Self CPU' in table and 'aten::' in table
+    assert json.loads(trace.read_text())['traceEvents']
     assert 'model.backbone.fused_kernels=True' in cells[1]
 
 

@@ -14,6 +14,10 @@ between teachers, student (forward + backward) and optimizer (measured
 separately, so the parts add up only approximately). Model switches go
 through ``--cfg-options``, e.g. ``model.backbone.fused_kernels=False``,
 ``model.backbone.with_cp=True`` or ``model.compile.predict.mode=reduce-overhead``.
+``--profile N`` then runs N more steps under ``torch.profiler`` and prints
+the operators and kernels that took the most time (self time on the GPU,
+or on the CPU without one); ``--trace FILE`` also writes them as a Chrome
+trace.
 """
 import argparse
 import os.path as osp
@@ -43,11 +47,19 @@ def parse_args():
     parser.add_argument('--peak-tflops', type=float,
                         help='device peak for MFU (default: H100 dense)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='profile N more steps and print where their '
+                        'time went')
+    parser.add_argument('--trace', metavar='FILE',
+                        help='with --profile: also write a Chrome trace')
     parser.add_argument('--markdown-row', metavar='FILE',
                         help='also append the result as one row of a '
                         'markdown table to FILE (a new FILE starts with the '
                         'header)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.trace and not args.profile:
+        parser.error('--trace needs --profile N')
+    return args
 
 
 def timed(fn, iters, warmup, device):
@@ -64,6 +76,25 @@ def timed(fn, iters, warmup, device):
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def profile(fn, steps: int, device: str, trace=None, rows: int = 25) -> str:
+    """The ``rows`` operators and kernels with the most self time over
+    ``steps`` calls of ``fn`` (on the GPU for CUDA, else on the CPU), as
+    torch.profiler's table."""
+    from torch.profiler import ProfilerActivity
+    cuda = device.startswith('cuda')
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                           if cuda else [])
+    with torch.profiler.profile(activities=activities) as prof:
+        for _ in range(steps):
+            fn()
+        if cuda:
+            torch.cuda.synchronize()
+    if trace:
+        prof.export_chrome_trace(trace)
+    key = 'self_cuda_time_total' if cuda else 'self_cpu_time_total'
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
 def count_flops(model, fn) -> float:
@@ -181,6 +212,9 @@ def main():
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f'{key.ljust(width)}  {value}')
+    if args.profile:
+        print(f'\nwhere the time of {args.profile} profiled steps went')
+        print(profile(step, args.profile, device, args.trace))
     if args.markdown_row:
         options = ' '.join(f'{k}={v}' for k, v in
                            (args.cfg_options or {}).items()) or 'defaults'

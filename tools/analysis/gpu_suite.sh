@@ -58,7 +58,7 @@ row() { echo "### $*"; python "$B" "$@" --markdown-row "$TABLE"; echo; }
 if part bench-train; then
 echo "## Model benchmark: training"
 {
-  row $L --mode train --batch 8 --amp bf16 --iters 10
+  row $L --mode train --batch 8 --amp bf16 --iters 10 --profile 2
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options "${EAGER[@]}"
   row $L --mode train --batch 8 --amp bf16 --iters 10 --cfg-options model.backbone.with_cp=True
   row $L --mode train --batch 2 --amp fp32 --iters 10 --cfg-options "${EAGER[@]}"
@@ -78,7 +78,7 @@ if part bench-infer; then
 echo "## Model benchmark: inference"
 {
   row $L --mode infer --batch 1 --amp fp32 --iters 30
-  row $L --mode infer --batch 1 --amp bf16 --iters 30
+  row $L --mode infer --batch 1 --amp bf16 --iters 30 --profile 5
   row $L --mode infer --batch 1 --amp bf16 --iters 30 --cfg-options model.compile.predict.mode=reduce-overhead
   row $L --mode infer --batch 32 --amp bf16 --iters 10
   row $L --mode infer --batch 32 --amp bf16 --iters 10 --cfg-options model.compile.predict.mode=max-autotune-no-cudagraphs
