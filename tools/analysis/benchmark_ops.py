@@ -7,11 +7,14 @@ and against ``torch.compile`` of that eager code, at a real model's shapes.
 
 For each op, precision (bf16 autocast = AMP training, fp32) and pass
 (forward under no_grad; forward + backward) it prints the median time of
-each implementation (``triton.testing.do_bench``), the speed-ups of the
-fused kernel and the largest difference to eager, relative to the largest
-eager value. Meant for a CUDA GPU; ``--device cpu`` with
-``TRITON_INTERPRET=1`` runs the same code on tiny shapes (a smoke test, not
-a measurement).
+each implementation, the speed-ups of the fused kernel and the largest
+difference to eager, relative to the largest eager value; twice on a GPU:
+called one call at a time (``triton.testing.do_bench``: what a step pays
+when the host cannot run ahead, launch overhead included), and replayed
+from a CUDA graph (``do_bench_cudagraph``: the device's time alone, what a
+GPU-bound step or a CUDA-graph predict pays). Meant for a CUDA GPU;
+``--device cpu`` with ``TRITON_INTERPRET=1`` runs the same code on tiny
+shapes (a smoke test, not a measurement).
 
 * adapter: one TSAP block step for every teacher, ``R_i <- a_i(R_i + Z)``.
   Eager = the backbone's eager path (one ``Adapter`` module per teacher).
@@ -93,10 +96,11 @@ def mor_case(args):
 
 
 def median_ms(fn, device: str) -> float:
-    """Median milliseconds of ``fn`` (CUDA: triton's do_bench)."""
+    """Median milliseconds of ``fn`` called one call at a time (CUDA:
+    triton's do_bench, which includes the host's launch overhead)."""
     if device.startswith('cuda'):
         from triton.testing import do_bench
-        return do_bench(fn, warmup=10, rep=50)
+        return do_bench(fn, warmup=10, rep=50, return_mode='median')
     fn()
     times = []
     for _ in range(3):
@@ -104,6 +108,18 @@ def median_ms(fn, device: str) -> float:
         fn()
         times.append(1000 * (time.perf_counter() - start))
     return statistics.median(times)
+
+
+def graph_ms(fn) -> float:
+    """Median milliseconds of ``fn`` replayed from a CUDA graph (the
+    device's time alone); NaN, with the reason printed, if it cannot be
+    captured."""
+    from triton.testing import do_bench_cudagraph
+    try:
+        return do_bench_cudagraph(fn, rep=50, return_mode='median')
+    except RuntimeError as e:
+        print(f'CUDA-graph capture failed: {str(e).splitlines()[0]}')
+        return float('nan')
 
 
 def run(fn, inputs, precision, backward):
@@ -130,18 +146,37 @@ def run(fn, inputs, precision, backward):
 
 
 def bench(case, args, precision, backward):
+    """Times per implementation, one call at a time and (CUDA) replayed
+    from a CUDA graph, and the fused kernel's largest difference to eager
+    relative to the largest eager value."""
     eager, fused, inputs = case(args)
     compiled = torch.compile(eager, backend=args.compile_backend)
-    times, outs = {}, {}
+    times, graph_times, outs = {}, {}, {}
     for name, fn in (('eager', eager), ('compile', compiled),
                      ('triton', fused)):
         call, outs[name] = run(fn, inputs, precision, backward)
         with torch.no_grad() if not backward else torch.enable_grad():
             times[name] = median_ms(call, args.device)
+            if args.device.startswith('cuda'):
+                graph_times[name] = graph_ms(call)
     ref = torch.stack([o.float().reshape(-1) for o in outs['eager']])
     got = torch.stack([o.float().reshape(-1) for o in outs['triton']])
     err = ((got - ref).abs().max() / ref.abs().max()).item()
-    return times, err
+    return times, graph_times, err
+
+
+def print_table(title: str, rows: list) -> None:
+    header = ('op', 'pass', 'amp', 'eager ms', 'compile ms', 'triton ms',
+              'vs eager', 'vs compile', 'max rel diff')
+    cells = [(op, what, amp, f'{t["eager"]:.3f}', f'{t["compile"]:.3f}',
+              f'{t["triton"]:.3f}', f'{t["eager"] / t["triton"]:.2f}x',
+              f'{t["compile"] / t["triton"]:.2f}x', f'{err:.1e}')
+             for op, what, amp, t, err in rows]
+    widths = [max(len(str(r[i])) for r in cells + [header])
+              for i in range(len(header))]
+    print(title)
+    for row in [header] + cells:
+        print('  '.join(str(v).ljust(w) for v, w in zip(row, widths)))
 
 
 def main():
@@ -155,24 +190,21 @@ def main():
     print(f'{name}, torch {torch.__version__}; '
           f'batch {args.batch}, {args.tokens} tokens, width {args.dims}, '
           f'{args.teachers} teachers, {args.tasks} tasks')
-    header = ('op', 'pass', 'amp', 'eager ms', 'compile ms', 'triton ms',
-              'vs eager', 'vs compile', 'max rel diff')
-    rows = []
+    rows, graph_rows = [], []
     for op, case in (('adapter', adapter_case), ('mor_mix', mor_case)):
         for precision in args.precision:
             for backward in (False, True):
-                times, err = bench(case, args, precision, backward)
-                rows.append((op, 'fwd+bwd' if backward else 'fwd', precision,
-                             f'{times["eager"]:.3f}',
-                             f'{times["compile"]:.3f}',
-                             f'{times["triton"]:.3f}',
-                             f'{times["eager"] / times["triton"]:.2f}x',
-                             f'{times["compile"] / times["triton"]:.2f}x',
-                             f'{err:.1e}'))
-    widths = [max(len(str(r[i])) for r in rows + [header])
-              for i in range(len(header))]
-    for row in [header] + rows:
-        print('  '.join(str(v).ljust(w) for v, w in zip(row, widths)))
+                times, graph_times, err = bench(case, args, precision,
+                                                backward)
+                what = 'fwd+bwd' if backward else 'fwd'
+                rows.append((op, what, precision, times, err))
+                if graph_times:
+                    graph_rows.append((op, what, precision, graph_times,
+                                       err))
+    print_table('one call at a time (launch overhead included):', rows)
+    if graph_rows:
+        print_table('\nreplayed from a CUDA graph (device time alone):',
+                    graph_rows)
 
 
 if __name__ == '__main__':
