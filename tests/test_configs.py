@@ -29,7 +29,7 @@ def test_stage2_nyud_configs_follow_the_paper(name):
     assert cfg.default_scope == 'sak_mm'
     opt = cfg.optim_wrapper
     assert opt.optimizer.type == 'AdamW' and opt.optimizer.lr == 2e-5
-    assert opt.optimizer.weight_decay == 1e-6
+    assert opt.optimizer.weight_decay == 1e-6 and opt.optimizer.fused
     assert opt.clip_grad.max_norm == 10
     assert opt.type == 'AmpOptimWrapper' and opt.dtype == 'bfloat16'
     assert cfg.model.backbone.fused_kernels and cfg.model.neck.fused_kernels
@@ -92,6 +92,7 @@ def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
     assert crop.type == 'RandomResizedCrop' and crop.size == (384, 384)
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.01)
+    assert opt.fused
     warmup, cosine = cfg.param_scheduler
     assert (warmup.type, warmup.end) == ('LinearLR', 2)
     assert warmup.start_factor * opt.lr == pytest.approx(1.25e-7)
