@@ -224,14 +224,27 @@ def test_fused_sam_attention_equals_segment_anything(window):
                                rtol=1e-5)
 
 
-def test_sam_teacher_fused_and_plain_paths_agree():
+def test_sam_teacher_fused_and_plain_paths_agree(monkeypatch):
     cfg = tiny_teachers()['sam']
     fused = MODELS.build(cfg)
     plain = MODELS.build(dict(cfg, fused_attention=False))
     plain.model.load_state_dict(fused.model.state_dict())
     _, x = imagenet_normalised()
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    widths = []
+
+    def recording_sdpa(q, k, v, **kwargs):
+        widths.append((q.shape[-1], k.shape[-1], v.shape[-1]))
+        return sdpa(q, k, v, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention',
+                        recording_sdpa)
     for a, b in zip(fused(x), plain(x)):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    # head dim 16 widened by the window's 2 + 2 position codes (20, padded
+    # to 24) and by the global grid's 4 + 4 (24): one width for q, k and v,
+    # a multiple of 8, so the fused kernels need no padded copies
+    assert set(widths) == {(24, 24, 24)} and len(widths) == 4
 
 
 def test_teachers_run_in_the_autocast_dtype_without_autograd():

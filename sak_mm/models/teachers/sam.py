@@ -56,8 +56,14 @@ def rel_pos_attention(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
         eye_w = torch.eye(w, dtype=q.dtype, device=q.device)
         code_h = eye_h[:, None, :].expand(h, w, h).reshape(h * w, h)
         code_w = eye_w[None, :, :].expand(h, w, w).reshape(h * w, w)
-        codes = torch.cat([code_h, code_w], -1).expand(b, heads, -1, -1)
-        q = torch.cat([q * attn.scale, bias_h, bias_w], -1)
+        # zero columns up to a multiple of 8 (64 + 14 + 14 = 92 -> 96 in
+        # the window blocks): the width the fused kernels take as it is;
+        # PyTorch would otherwise pad copies of q, k and v at every call
+        pad = -(c + h + w) % 8
+        zeros = q.new_zeros(()).expand(h * w, pad)
+        codes = torch.cat([code_h, code_w, zeros], -1).expand(b, heads, -1, -1)
+        q = torch.cat([q * attn.scale, bias_h, bias_w,
+                       zeros.expand(b, heads, -1, -1)], -1)
         k = torch.cat([k, codes], -1)
         v = F.pad(v, (0, q.shape[-1] - c))  # equal head dims: fused kernels
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0)[..., :c]
