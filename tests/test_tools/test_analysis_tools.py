@@ -211,6 +211,38 @@ def test_saved_boundaries_truncate_probabilities_like_the_reference(
     assert np.asarray(Image.open(path)).tolist() == [[0, 127, 254, 255]]
 
 
+def test_flop_counter_counts_attention_on_the_cpu():
+    """torch's FlopCounterMode has formulas for the CUDA attention kernels
+    only; the tools' counter gives the CPU kernel the same ones, and
+    nn.MultiheadAttention's one-op inference fast path the FLOPs of the
+    ops it replaces."""
+    from sak_mm.utils import flop_counter
+    b, heads, n, d = 2, 4, 49, 24
+    q = torch.randn(b, heads, n, d, requires_grad=True)
+    with flop_counter(display=False) as counter:
+        out = torch.nn.functional.scaled_dot_product_attention(q, q, q)
+    forward = 4 * b * heads * n * n * d  # q k^T and p v, 2 FLOPs per MAC
+    assert counter.get_total_flops() == forward
+    with flop_counter(display=False) as counter:
+        out.sum().backward()
+    assert counter.get_total_flops() == 2.5 * forward
+    mha = torch.nn.MultiheadAttention(24, 4, batch_first=True)
+    x = torch.randn(b, n, 24)
+
+    def mha_flops():
+        with flop_counter(display=False) as counter:
+            mha(x, x, x, need_weights=False)
+        return counter.get_flop_counts()['Global']
+
+    decomposed = mha_flops()  # training mode: projections and SDPA
+    mha.eval()
+    with torch.no_grad():
+        fast = mha_flops()
+    fast_path = torch.ops.aten._native_multi_head_attention
+    assert list(fast) == [fast_path] and fast_path not in decomposed
+    assert fast[fast_path] == sum(decomposed.values())
+
+
 def test_get_flops_splits_params_and_flops_by_component(capsys):
     run_tool('analysis/get_flops.py', CONFIG, '--shape', '96', '128')
     out = capsys.readouterr().out

@@ -102,13 +102,13 @@ def count_flops(model, fn) -> float:
     compiled graphs are invisible to ``FlopCounterMode``, so the fused-kernel
     switches are turned off and compiled code runs eagerly while counting
     (the same arithmetic)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from sak_mm.utils import flop_counter
     modules = [m for m in (model.backbone, model.neck)
                if hasattr(m, 'fused_kernels')]
     states = [m.fused_kernels for m in modules]
     for m in modules:
         m.fused_kernels = False
-    counter = FlopCounterMode(display=False)
+    counter = flop_counter(display=False)
     try:
         with torch.compiler.set_stance('force_eager'), counter:
             fn()

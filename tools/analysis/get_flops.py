@@ -24,8 +24,8 @@ def parse_args():
 
 
 def count(fn):
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
+    from sak_mm.utils import flop_counter
+    counter = flop_counter(display=False)
     with counter, torch.no_grad():
         fn()
     return {k: float(sum(v.values()))
