@@ -26,8 +26,8 @@ def plain_drop_probs(module: nn.Module) -> None:
     mmpretrain's ViTs give each block's DropPath a value of
     ``np.linspace``. Dynamo traces numpy scalars as tensors, so mmcv's
     ``if drop_prob == 0. or not training`` becomes a data-dependent branch
-    and ``torch.compile`` breaks the graph twice per block. A float is a
-    constant to it (the value is the same).
+    in every block's attention and MLP, where ``torch.compile`` breaks the
+    graph. A float is a constant to it (the value is the same).
     """
     for m in module.modules():
         prob = getattr(m, 'drop_prob', None)
