@@ -1,5 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""FLOP counting that sees attention on the CPU too."""
+"""FLOP counting that sees attention on the CPU and the fused operators."""
+import math
+
 import torch
 from torch.utils.flop_counter import (FlopCounterMode,
                                       sdpa_backward_flop_count,
@@ -25,17 +27,29 @@ def _native_mha(query, key, value, embed_dim, *args, out_shape=None,
     return projections + 4 * b * n_q * n_k * e
 
 
+def _multi_adapter(z, residual, wd, *args, out_shape=None, **kwargs) -> int:
+    """``sak_mm::multi_adapter``: each teacher's down- and up-projection,
+    the FLOPs of the eager adapters' two linears (its backward pass is
+    batched matmuls, which torch counts itself)."""
+    n_teachers, r, d = wd
+    return 4 * n_teachers * (math.prod(z) // d) * d * r
+
+
 def flop_counter(**kwargs) -> FlopCounterMode:
     """``torch.utils.flop_counter.FlopCounterMode(**kwargs)`` that also
-    counts attention where torch has no formula for it.
+    counts what torch has no formula for: attention on the CPU and the
+    fused adapter operator.
 
     torch's table covers the CUDA attention kernels only, so on the CPU
     every ``scaled_dot_product_attention`` (about 100 GFLOP of a ViT-L at
     448x576, more in SAM's global blocks) counted as zero, and so did
     ``nn.MultiheadAttention``'s inference fast path on any device (open_clip's
     blocks without autocast: 0.43 of CLIP-L's 0.96 TFLOP at 448x576). The
-    formulas here take the arguments as shapes.
+    fused adapter operator counts as the eager adapters do (the MoR mixing
+    is elementwise, which torch counts in neither form). The formulas here
+    take the arguments as shapes.
     """
+    from sak_mm import ops
     aten = torch.ops.aten
     mapping = {
         aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sdpa,
@@ -43,5 +57,6 @@ def flop_counter(**kwargs) -> FlopCounterMode:
         _cpu_sdpa_backward,
         aten._native_multi_head_attention: _native_mha,
     }
-    mapping.update(kwargs.pop('custom_mapping', None) or {})
+    if ops.HAS_TRITON:  # the operator exists only with triton
+        mapping[torch.ops.sak_mm.multi_adapter] = _multi_adapter
     return FlopCounterMode(custom_mapping=mapping, **kwargs)

@@ -92,12 +92,15 @@ def test_bf16_training_keeps_no_weight_copies_for_backward(monkeypatch):
     plain_kept, plain_losses, plain_grads = _casts_of_parameters(
         plain_model, data)
     assert kept == 0 and plain_kept > 0
-    assert losses.keys() == plain_losses.keys()
-    for key in losses:
-        assert torch.equal(losses[key], plain_losses[key]), key
-    assert grads.keys() == plain_grads.keys()
-    for name in grads:
-        assert torch.equal(grads[name], plain_grads[name]), name
+    assert_identical_steps((losses, grads), (plain_losses, plain_grads))
+
+
+def assert_identical_steps(step, reference):
+    """Two training steps' ``(losses, gradients)`` dicts, bit for bit."""
+    for got, expected in zip(step, reference):
+        assert got.keys() == expected.keys()
+        for key in got:
+            assert torch.equal(got[key], expected[key]), key
 
 
 def test_teachers_are_not_in_checkpoints_or_optimizer_but_follow_dtype():

@@ -13,7 +13,8 @@ from sak_mm.models.backbones import tsap
 from sak_mm.models.decode_heads import simple_head
 from sak_mm.registry import MODELS
 from tests.conftest import saved_bytes, tiny_sak_cfg
-from tests.test_models.test_distiller import make_batch
+from tests.test_models.test_distiller import (assert_identical_steps,
+                                               make_batch)
 from tests.test_models.test_heads import assert_same
 from tests.test_models.test_tsap import build_backbone
 
@@ -226,14 +227,8 @@ def test_compiled_student_gives_the_eager_bf16_training_step():
     compiled.teacher_models = eager.teacher_models
     data = eager.data_preprocessor(make_batch(), True)
     with torch.autocast(DEVICE, dtype=torch.bfloat16):
-        losses, grads = loss_and_grads(compiled, data)
-        ref_losses, ref_grads = loss_and_grads(eager, data)
-    assert losses.keys() == ref_losses.keys()
-    for key in losses:
-        assert torch.equal(losses[key], ref_losses[key]), key
-    assert grads.keys() == ref_grads.keys()
-    for name in grads:
-        assert torch.equal(grads[name], ref_grads[name]), name
+        assert_identical_steps(loss_and_grads(compiled, data),
+                               loss_and_grads(eager, data))
 
 
 def _graph_breaks(fn, *args):

@@ -243,6 +243,28 @@ def test_flop_counter_counts_attention_on_the_cpu():
     assert fast[fast_path] == sum(decomposed.values())
 
 
+@pytest.mark.skipif(not ops.HAS_TRITON, reason='triton is not installed')
+def test_flop_counter_counts_the_fused_adapter_as_the_eager_one():
+    """The fused operator is one opaque node to torch's counter; its
+    formula gives the eager adapters' count, forward and backward."""
+    from sak_mm.utils import flop_counter
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    shapes = ((2, 5, 32), (3, 2, 5, 32), (3, 8, 32), (3, 8), (3, 32, 8),
+              (3, 32), (3, ))
+    inputs = [torch.randn(s, device=device) for s in shapes]
+    counts = []
+    for fn in (ops.multi_adapter_reference, ops.multi_adapter_triton):
+        leaves = [t.clone().requires_grad_() for t in inputs]
+        with flop_counter(display=False) as forward:
+            out = fn(*leaves)
+        with flop_counter(display=False) as backward:
+            out.sum().backward()
+        counts.append((forward.get_total_flops(),
+                       backward.get_total_flops()))
+    assert counts[0] == counts[1] == (4 * 3 * 10 * 32 * 8,
+                                      8 * 3 * 10 * 32 * 8)
+
+
 def test_get_flops_splits_params_and_flops_by_component(capsys):
     run_tool('analysis/get_flops.py', CONFIG, '--shape', '96', '128')
     out = capsys.readouterr().out

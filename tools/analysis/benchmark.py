@@ -97,24 +97,14 @@ def profile(fn, steps: int, device: str, trace=None, rows: int = 25) -> str:
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
-def count_flops(model, fn) -> float:
-    """FLOPs of ``fn``, counted on the model's eager code: Triton kernels and
-    compiled graphs are invisible to ``FlopCounterMode``, so the fused-kernel
-    switches are turned off and compiled code runs eagerly while counting
-    (the same arithmetic)."""
+def count_flops(fn) -> float:
+    """FLOPs of ``fn`` (``sak_mm.utils.flop_counter``, which knows the fused
+    operators); compiled code runs eagerly while counting, since compiled
+    graphs are invisible to the counter (the same arithmetic)."""
     from sak_mm.utils import flop_counter
-    modules = [m for m in (model.backbone, model.neck)
-               if hasattr(m, 'fused_kernels')]
-    states = [m.fused_kernels for m in modules]
-    for m in modules:
-        m.fused_kernels = False
     counter = flop_counter(display=False)
-    try:
-        with torch.compiler.set_stance('force_eager'), counter:
-            fn()
-    finally:
-        for m, state in zip(modules, states):
-            m.fused_kernels = state
+    with torch.compiler.set_stance('force_eager'), counter:
+        fn()
     return float(counter.get_total_flops())
 
 
@@ -174,7 +164,7 @@ def main():
         t_teach = timed(teachers, args.iters, 2, device)
         forward_backward()
         t_opt = timed(optimizer_step, args.iters, 2, device)
-        flops = count_flops(model, forward_backward)
+        flops = count_flops(forward_backward)
         optim_wrapper.zero_grad()
         split = (f'teachers {100 * t_teach / t_step:.0f}%, student fwd+bwd '
                  f'{100 * (t_step - t_teach - t_opt) / t_step:.0f}%, '
@@ -193,7 +183,7 @@ def main():
         t_step = timed(step, args.iters, args.warmup, device)
         peak = torch.cuda.max_memory_allocated() / 2**30 \
             if device.startswith('cuda') else float('nan')
-        flops = count_flops(model, step)
+        flops = count_flops(step)
         split = 'student only'
 
     peak_tflops = args.peak_tflops or PEAK_TFLOPS[args.amp]
