@@ -12,10 +12,8 @@ if not torch.cuda.is_available():
 from mmengine.registry import init_default_scope
 
 from sak_mm.datasets import make_demo_nyud
-from sak_mm.engine import enable_safe_checkpoints
 
 init_default_scope('sak_mm')
-enable_safe_checkpoints()
 
 TINY_VIT = dict(
     embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
@@ -74,6 +72,20 @@ NYUD_HEADS = dict(
         out_channels=1,
         loss=dict(type='BalancedBCELoss', loss_weight=50.0)),
 )
+
+
+#: CUDA too where there is one (cuDNN convolutions and BN, the GPU path);
+#: there, bilinear upsampling's backward uses atomics, so gradients are
+#: compared within rounding instead of bit for bit
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+def assert_same(actual, expected, device):
+    """Bit for bit on the CPU, within rounding on CUDA (see DEVICES)."""
+    if device == 'cpu':
+        assert torch.equal(actual, expected)
+    else:
+        torch.testing.assert_close(actual, expected)
 
 
 def saved_bytes(fn, *args, params=()):

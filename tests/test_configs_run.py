@@ -10,9 +10,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from sak_mm.datasets import make_demo_nyud
+from sak_mm.engine import SAKRunner
 from sak_mm.utils import set_precision
 from tests.test_datasets.pascal_fixture import make_pascal
 
@@ -122,6 +122,6 @@ def roots(tmp_path_factory):
     'path', CONFIGS, ids=lambda p: osp.relpath(p, osp.join(ROOT, 'configs')))
 def test_config_trains_one_iteration(path, roots, tmp_path):
     cfg = shrink(Config.fromfile(path), roots, str(tmp_path))
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.train()
     assert runner.iter >= 1

@@ -1,13 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Evaluate a checkpoint on a config's test set with mmengine's Runner."""
+"""Evaluate a checkpoint on a config's test set with sak_mm's Runner."""
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from sak_mm.engine import enable_safe_checkpoints
+from sak_mm.engine import SAKRunner
+from sak_mm.registry import RUNNERS
 from sak_mm.utils import apply_runtime_switches
 
 
@@ -48,7 +48,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    enable_safe_checkpoints()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -72,7 +71,8 @@ def main():
     apply_runtime_switches(cfg)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        SAKRunner.from_cfg(cfg)
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
     if args.out:

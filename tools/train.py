@@ -1,13 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Train a model from a config with mmengine's Runner."""
+"""Train a model from a config with sak_mm's Runner."""
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from sak_mm.engine import enable_safe_checkpoints
+from sak_mm.engine import SAKRunner
+from sak_mm.registry import RUNNERS
 from sak_mm.utils import apply_runtime_switches, set_precision
 
 
@@ -72,9 +72,9 @@ def merge_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
-    enable_safe_checkpoints()
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        SAKRunner.from_cfg(cfg)
     runner.train()
 
 

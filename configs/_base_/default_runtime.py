@@ -1,4 +1,6 @@
 default_scope = 'sak_mm'
+# mmengine's Runner with weights-only checkpoints (sak_mm.engine.SAKRunner)
+runner_type = 'SAKRunner'
 
 env_cfg = dict(
     cudnn_benchmark=True,

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.runner import load_checkpoint
 
-from sak_mm.engine import enable_safe_checkpoints
+from sak_mm.engine import safe_loading
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
 from sak_mm.utils import load_config
@@ -39,8 +39,9 @@ def init_model(config: Union[str, Config],
     cfg.model.build_teachers = with_teachers
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        enable_safe_checkpoints()
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        with safe_loading():
+            load_checkpoint(model, checkpoint, map_location='cpu',
+                            strict=True)
     model.cfg = cfg
     return model.to(device).eval()
 

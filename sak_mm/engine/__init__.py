@@ -1,9 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-from .checkpoint_io import AtomicLocalBackend, enable_safe_checkpoints
+from .checkpoint_io import (AtomicLocalBackend, from_plain,
+                            load_checkpoint_file, safe_loading, to_plain)
 from .hooks import (MultiTaskVisualizationHook, RepSimilarityHook,
                     RouterWeightsHook)
+from .runner import PlainCheckpointStateHook, SAKRunner
 
 __all__ = [
-    'AtomicLocalBackend', 'enable_safe_checkpoints', 'RouterWeightsHook',
+    'AtomicLocalBackend', 'load_checkpoint_file', 'safe_loading', 'to_plain',
+    'from_plain', 'SAKRunner', 'PlainCheckpointStateHook', 'RouterWeightsHook',
     'RepSimilarityHook', 'MultiTaskVisualizationHook'
 ]

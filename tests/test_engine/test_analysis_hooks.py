@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from sak_mm.datasets import make_demo_nyud
+from sak_mm.engine import SAKRunner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
@@ -61,7 +61,7 @@ def direct_gates(model, loader):
 def test_router_weights_hook_records_the_models_gates(rooms, tmp_path):
     cfg = demo_cfg(rooms, str(tmp_path),
                    [dict(type='RouterWeightsHook', per_image=True)])
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.test()
     with open(tmp_path / 'test_router_weights.json') as f:
         saved = json.load(f)
@@ -91,7 +91,7 @@ def test_router_hook_and_tool_refuse_models_without_routers(rooms, tmp_path):
     cfg = demo_cfg(rooms, str(tmp_path), [dict(type='RouterWeightsHook')])
     cfg.model.neck.mode = 'sum'
     with pytest.raises(RuntimeError, match='MoR routers'):
-        Runner.from_cfg(cfg).test()
+        SAKRunner.from_cfg(cfg).test()
 
 
 def _free_port() -> int:
@@ -107,7 +107,7 @@ def _router_rank(rank, world, port, root, work_dir, out_file):
     init_default_scope('sak_mm')
     cfg = demo_cfg(root, work_dir, [dict(type='RouterWeightsHook')],
                    batch_size=1)
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.test()
     summary = hook_of(runner, 'RouterWeightsHook').last_summary
     seen = len(runner.test_dataloader)
@@ -127,7 +127,7 @@ def test_router_weights_are_gathered_across_two_processes(rooms, tmp_path):
     assert [r['seen'] for r in ranks] == [3, 3]  # each rank saw half
     assert ranks[0]['summary']['num_images'] == 6  # but summarised all
     # identical to one process over the whole set
-    single = Runner.from_cfg(demo_cfg(
+    single = SAKRunner.from_cfg(demo_cfg(
         rooms, str(tmp_path / 'single'), [dict(type='RouterWeightsHook')]))
     single.test()
     ref = hook_of(single, 'RouterWeightsHook').last_summary
@@ -139,7 +139,7 @@ def test_router_weights_are_gathered_across_two_processes(rooms, tmp_path):
 def test_rep_similarity_hook_is_one_minus_the_cosine_loss(rooms, tmp_path):
     cfg = demo_cfg(rooms, str(tmp_path), [dict(type='RepSimilarityHook')],
                    build_teachers=True, batch_size=1)
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.test()
     with open(tmp_path / 'test_rep_similarity.json') as f:
         saved = json.load(f)
@@ -165,14 +165,14 @@ def test_rep_similarity_hook_is_one_minus_the_cosine_loss(rooms, tmp_path):
 def test_rep_similarity_needs_teachers(rooms, tmp_path):
     cfg = demo_cfg(rooms, str(tmp_path), [dict(type='RepSimilarityHook')])
     with pytest.raises(RuntimeError, match='needs the teachers'):
-        Runner.from_cfg(cfg).test()
+        SAKRunner.from_cfg(cfg).test()
 
 
 def test_visualization_hook_draws_val_images_to_backends(rooms, tmp_path):
     cfg = demo_cfg(rooms, str(tmp_path), [])
     cfg.default_hooks.visualization = dict(
         type='MultiTaskVisualizationHook', draw=True, interval=1)
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.val()
     images = [f for d, _, fs in os.walk(tmp_path) for f in fs
               if f.endswith('.png')]

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from sak_mm.datasets import make_demo_nyud
+from sak_mm.engine import SAKRunner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1 = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_stage1_demo.py')
@@ -60,7 +60,7 @@ def test_stage1_distils_and_initialises_stage2(tmp_path):
     cfg.work_dir = str(tmp_path / 's2')
     cfg.visualizer.name = cfg.work_dir
     cfg.load_from = ckpt
-    runner = Runner.from_cfg(cfg)
+    runner = SAKRunner.from_cfg(cfg)
     runner.load_or_resume()
     model = runner.model
     for key in ('backbone.adapters.clip.3.up.weight',

@@ -12,9 +12,9 @@ from unittest import mock
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from sak_mm.datasets import make_demo_nyud
+from sak_mm.engine import SAKRunner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
@@ -65,7 +65,7 @@ def untrained_metrics(root, work_dir):
         cfg.merge_from_dict(BOUNDARY)
     cfg.work_dir = work_dir
     cfg.model.build_teachers = False
-    return Runner.from_cfg(cfg).test()
+    return SAKRunner.from_cfg(cfg).test()
 
 
 def test_demo_train_test_resume(rooms, tmp_path):

@@ -1,0 +1,48 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+"""mmengine's Runner with weights-only checkpoints, read and written."""
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from sak_mm.registry import RUNNERS
+from .checkpoint_io import from_plain, safe_loading, to_plain
+
+
+class PlainCheckpointStateHook(Hook):
+    """Writes what a checkpoint holds beside the weights (``meta``, the
+    message hub's history buffers) as plain lists and numbers, and turns
+    the history buffers back when a checkpoint is loaded."""
+
+    priority = 'VERY_LOW'  # after every hook that adds to the checkpoint
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        for key in ('meta', 'message_hub'):
+            if key in checkpoint:
+                checkpoint[key] = to_plain(checkpoint[key])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = from_plain(checkpoint['message_hub'])
+
+
+@RUNNERS.register_module()
+class SAKRunner(Runner):
+    """mmengine's :class:`~mmengine.runner.Runner`, whose checkpoints need
+    no unsafe unpickling.
+
+    It saves ``meta`` and the message hub as plain data
+    (:class:`PlainCheckpointStateHook`) and loads every checkpoint
+    (``load_from``, ``--resume``, ``tools/test.py``) with
+    ``torch.load(weights_only=True)`` inside
+    :func:`~sak_mm.engine.checkpoint_io.safe_loading`, which also reads
+    checkpoints written before plain-data saving. Nothing outside the
+    load changes. ``configs/_base_/default_runtime.py`` selects it
+    (``runner_type``); ``tools/train.py`` and ``tools/test.py`` use it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_hook(PlainCheckpointStateHook())
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        with safe_loading():
+            return super().load_checkpoint(filename, *args, **kwargs)
