@@ -28,7 +28,8 @@ from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
+RUNNERS = Registry(
+    'runner', parent=MMENGINE_RUNNERS, locations=['sak_mm.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['sak_mm.engine'])
 LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS)
@@ -40,6 +41,11 @@ TRANSFORMS = Registry(
     'transform',
     parent=MMENGINE_TRANSFORMS,
     locations=['sak_mm.datasets.transforms'])
+# on-disk annotation formats: name -> decoder(path, **kwargs) -> (H, W, C)
+ANNOTATION_FORMATS = Registry(
+    'annotation format', locations=['sak_mm.datasets.transforms'])
+# kinds of dense maps (label, depth, normal...); fields name one
+FIELD_KINDS = Registry('field kind', locations=['sak_mm.structures'])
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['sak_mm.models'])
 MODEL_WRAPPERS = Registry(
@@ -67,3 +73,7 @@ VISUALIZERS = Registry(
     parent=MMENGINE_VISUALIZERS,
     locations=['sak_mm.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
+
+# class name of a model component -> what memory saving does to it
+# (functions taking the module; see sak_mm.memory.policies)
+MEMORY_POLICIES = Registry('memory policy', locations=['sak_mm.memory'])

@@ -7,16 +7,21 @@ reference that defines it and that runs wherever Triton cannot (CPU).
 * :func:`mor_mix` -- every task's MoR mixture of the N+1 expert maps in one
   pass over the experts.
 
+:func:`adapter_step` and :func:`mor_mix_maps` call them with the model's
+modules and maps (what the TSAP backbone and the MoR neck use).
+
 ``multi_adapter`` / ``mor_mix`` pick the Triton kernel for CUDA tensors (or
 on the CPU under ``TRITON_INTERPRET=1``) and the reference otherwise; the
 ``*_reference`` and ``*_triton`` functions force one implementation.
 """
 from ._triton import HAS_TRITON, triton_usable
-from .adapter import (multi_adapter, multi_adapter_reference,
+from .adapter import (adapter_step, multi_adapter, multi_adapter_reference,
                       multi_adapter_triton)
-from .mor_mix import mor_mix, mor_mix_reference, mor_mix_triton
+from .mor_mix import (mor_mix, mor_mix_maps, mor_mix_reference,
+                      mor_mix_triton)
 
 __all__ = [
-    'HAS_TRITON', 'triton_usable', 'multi_adapter', 'multi_adapter_reference',
-    'multi_adapter_triton', 'mor_mix', 'mor_mix_reference', 'mor_mix_triton'
+    'HAS_TRITON', 'triton_usable', 'adapter_step', 'multi_adapter',
+    'multi_adapter_reference', 'multi_adapter_triton', 'mor_mix',
+    'mor_mix_maps', 'mor_mix_reference', 'mor_mix_triton'
 ]

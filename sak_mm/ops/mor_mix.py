@@ -17,10 +17,11 @@ expert gradients and per-block partial sums of the gate gradients (summed
 deterministically afterwards, no atomics). Accumulation is in fp32; the
 gates are rounded to the experts' dtype first, as eager's ``g.to(dtype)``.
 """
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 
+from sak_mm.memory import recompute_later
 from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, triton,
                       triton_usable)
 
@@ -229,3 +230,23 @@ def mor_mix(tas: torch.Tensor, tsap: torch.Tensor,
     if triton_usable(tas, tsap, gates):
         return mor_mix_triton(tas, tsap, gates)
     return mor_mix_reference(tas, tsap, gates)
+
+
+def _tokens(feature_map: torch.Tensor) -> torch.Tensor:
+    return feature_map.flatten(2).transpose(1, 2)
+
+
+def mor_mix_maps(tas: torch.Tensor, tsap: Sequence[torch.Tensor],
+                 gates: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """Every task's mixture of one level's ``(B, D, h, w)`` maps with
+    :func:`mor_mix`, run in token layout (the TSAP backbone's maps are
+    views of token tensors). ``gates``: one ``(B, N+1)`` tensor per task.
+    The mixtures are rebuilt in backward from the inputs ``mor_mix`` keeps
+    anyway, for whatever keeps them (the heads' input casts)."""
+    b, d, h, w = tas.shape
+    tokens = _tokens(tas)
+    experts = torch.stack([_tokens(m) for m in tsap])
+    gates = torch.stack(list(gates), dim=1)
+    mixed = recompute_later(mor_mix(tokens, experts, gates), mor_mix, tokens,
+                            experts, gates)
+    return [m.transpose(1, 2).reshape(b, d, h, w) for m in mixed]

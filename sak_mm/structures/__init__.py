@@ -1,8 +1,9 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-from .fields import DENSE_FIELDS, IGNORE_INDEX, DenseField, get_field
+from .field_kinds import IGNORE_INDEX, FieldKind
+from .fields import DENSE_FIELDS, DenseField, get_field, register_field
 from .multi_task_data_sample import MultiTaskDataSample
 
 __all__ = [
-    'DENSE_FIELDS', 'IGNORE_INDEX', 'DenseField', 'get_field',
-    'MultiTaskDataSample'
+    'DENSE_FIELDS', 'IGNORE_INDEX', 'DenseField', 'FieldKind', 'get_field',
+    'register_field', 'MultiTaskDataSample'
 ]

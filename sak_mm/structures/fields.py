@@ -1,103 +1,186 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""The one table that drives every dense-label operation.
+"""The dense fields (a task's ground-truth map): one table that drives every
+dense-label operation.
 
-Each dense field (a task's ground-truth map) declares its kind once; resize,
-crop, flip, pad, packing, the data preprocessor, the losses and the metrics
-all read these declarations instead of growing per-field ``if`` chains.
+Each field names its kind (:mod:`sak_mm.structures.field_kinds`), its
+channels and the value padded pixels get; the loaders, geometric
+transforms, packing, the data preprocessor, the heads' losses and
+predictions, the metrics, the visualizer, the prediction saver and the
+synthetic batches all ask the field instead of growing per-field ``if``
+chains. The built-in fields:
 
 .. code:: text
 
-    kind       interpolation  on rescale by s   on h-flip          invalid pixels
-    label      nearest        -                 -                  == 255
-    saliency   nearest        -                 -                  == 255
-    depth      nearest        divide by s       -                  <= 0
-    normal     nearest        -                 negate x channel   all-zero vector
-    boundary   nearest        -                 -                  == 255
+    field        kind      channels  pad    notes
+    semseg       label     1         255
+    depth        depth     1         0
+    normals      normal    3         0
+    edge         boundary  1         255
+    human_parts  label     1         255    empty_is_invalid
+    sal          saliency  1         255
 
-``empty_is_invalid`` fields (human parts) become all-invalid once packed if
-they show no foreground class: an image (or crop) without people says
-nothing about body parts.
+A project adds a task with :func:`register_field` (from the code its config
+loads with ``custom_imports``).
 """
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
-IGNORE_INDEX = 255
+from sak_mm.registry import FIELD_KINDS
+from .field_kinds import IGNORE_INDEX, FieldKind
 
 
 @dataclass(frozen=True)
 class DenseField:
-    """How one dense ground-truth map behaves under the data pipeline.
+    """One dense ground-truth map and how it behaves.
 
     Args:
         name (str): Field (task) name, e.g. ``'semseg'``.
-        kind (str): One of ``'label'``, ``'depth'``, ``'normal'``,
-            ``'boundary'``.
+        kind (FieldKind): What kind of map it is.
         channels (int): Number of channels of the map.
         pad_value (float): Value written into padded pixels; it must read as
             invalid for :meth:`valid_mask`.
-        divide_by_scale (bool): Whether values are divided by the rescale
-            factor (metric depth seen from a camera moved by ``1/s``).
-        negate_x_on_flip (bool): Whether channel 0 changes sign on a
-            horizontal flip (surface normals).
         empty_is_invalid (bool): A packed map holding only background (0)
-            and ignore (255) is turned all-ignore.
+            and ignore (255) is turned all-ignore: an image (or crop)
+            without people says nothing about body parts.
     """
     name: str
-    kind: str
+    kind: FieldKind
     channels: int
     pad_value: float
-    divide_by_scale: bool = False
-    negate_x_on_flip: bool = False
     empty_is_invalid: bool = False
 
     @property
     def is_integer(self) -> bool:
         """Whether the map holds class indices (packed as ``int64``)."""
-        return self.kind in ('label', 'saliency')
+        return self.kind.integer
+
+    @property
+    def interpolation(self) -> str:
+        """How geometric transforms resample the map."""
+        return self.kind.interpolation
 
     def valid_mask(self, gt: torch.Tensor) -> torch.Tensor:
-        """Per-pixel validity of a ``(..., C, H, W)`` map -> ``(..., 1, H, W)``.
+        """Per-pixel validity of a ``(..., C, H, W)`` map -> ``(..., 1, H,
+        W)``."""
+        return self.kind.valid_mask(gt)
 
-        A pixel is valid when it carries a real annotation: labels and
-        boundaries are not ``255``, depth is positive, normals are non-zero.
-        """
-        if self.kind in ('label', 'saliency', 'boundary'):
-            return (gt != IGNORE_INDEX).all(dim=-3, keepdim=True)
-        if self.kind == 'depth':
-            return (gt > 0).all(dim=-3, keepdim=True)
-        if self.kind == 'normal':
-            return (gt != 0).any(dim=-3, keepdim=True)
-        raise ValueError(f'unknown dense field kind {self.kind!r}')
+    def activate(self, logits: torch.Tensor) -> torch.Tensor:
+        """A head's raw output -> this field's prediction."""
+        return self.kind.activate(logits)
 
     def rescale_values(self, arr: np.ndarray, scale: float) -> np.ndarray:
-        """Adjust the values of a map after a geometric rescale by ``scale``."""
-        if self.divide_by_scale:
-            arr = arr / scale
-        return arr
+        return self.kind.rescale_values(arr, scale)
 
     def flip_values(self, arr: np.ndarray) -> np.ndarray:
-        """Adjust the values of an ``(H, W, C)`` map after a horizontal flip."""
-        if self.negate_x_on_flip:
-            arr = arr.copy()
-            arr[..., 0] *= -1
-        return arr
+        return self.kind.flip_values(arr)
+
+    def rotate_values(self, arr: np.ndarray, degrees: float) -> np.ndarray:
+        return self.kind.rotate_values(arr, degrees)
+
+    def pack(self, arr: np.ndarray) -> torch.Tensor:
+        """An ``(H, W, C)`` pipeline map -> the ``(C, H, W)`` tensor of a
+        data sample (``int64`` class indices or ``float32``)."""
+        tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0,
+                                                                      1)))
+        tensor = tensor.long() if self.is_integer else tensor.float()
+        if self.empty_is_invalid and bool(
+                ((tensor == 0) | (tensor == IGNORE_INDEX)).all()):
+            tensor = torch.full_like(tensor, IGNORE_INDEX)
+        return tensor
+
+    def stack(self, data_samples, shape: Tuple[int, int],
+              device) -> torch.Tensor:
+        """This field's labels of ``data_samples`` as one ``(B, C, H, W)``
+        batch; a sample without the label contributes an all-invalid map of
+        ``shape``, so it counts in neither loss nor metric."""
+        maps = []
+        for sample in data_samples:
+            if 'gt' in sample and self.name in sample.gt:
+                maps.append(sample.gt.get(self.name))
+            else:
+                dtype = torch.long if self.is_integer else torch.float32
+                maps.append(
+                    torch.full((self.channels, *shape), self.pad_value,
+                               dtype=dtype, device=device))
+        return torch.stack(maps).to(device)
+
+    def render(self, value, gt=None) -> np.ndarray:
+        """A ``(C, H, W)`` map (tensor or array) -> ``(H, W, 3)`` uint8 RGB;
+        given the ground truth ``gt``, on the scale it is rendered at."""
+        value_range = None if gt is None else self.kind.value_range(gt)
+        if isinstance(value, torch.Tensor):
+            value = value.detach().float().cpu().numpy()
+        return self.kind.render(np.asarray(value, np.float32), value_range)
+
+    def save(self, pred: np.ndarray, folder: str, name: str) -> str:
+        """Write a ``(C, H, W)`` prediction in this field's file format
+        under ``folder``; returns the path."""
+        return self.kind.save(pred, folder, self.name, name)
+
+    def synthesize(self, out_channels: int, shape: Tuple[int, int],
+                   generator: Optional[torch.Generator] = None
+                   ) -> torch.Tensor:
+        """Plausible random labels for a head with ``out_channels``."""
+        return self.kind.synthesize(out_channels, shape, generator)
 
 
-DENSE_FIELDS: Dict[str, DenseField] = {
-    f.name: f
-    for f in (
-        DenseField('semseg', 'label', 1, IGNORE_INDEX),
-        DenseField('depth', 'depth', 1, 0.0, divide_by_scale=True),
-        DenseField('normals', 'normal', 3, 0.0, negate_x_on_flip=True),
-        DenseField('edge', 'boundary', 1, IGNORE_INDEX),
-        DenseField('human_parts', 'label', 1, IGNORE_INDEX,
-                   empty_is_invalid=True),
-        DenseField('sal', 'saliency', 1, IGNORE_INDEX),
-    )
-}
+class _FieldTable(Mapping):
+    """The registered fields by name (read-only; add with
+    :func:`register_field`)."""
+
+    def __init__(self):
+        self._fields: Dict[str, DenseField] = {}
+
+    def __getitem__(self, name: str) -> DenseField:
+        return self._fields[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+DENSE_FIELDS = _FieldTable()
+
+
+def register_field(name: str,
+                   kind: Union[str, FieldKind],
+                   channels: int,
+                   pad_value: float,
+                   empty_is_invalid: bool = False,
+                   force: bool = False) -> DenseField:
+    """Add a dense field (a task's label map) to :data:`DENSE_FIELDS`.
+
+    Args:
+        name (str): The task name heads, datasets and metrics use.
+        kind (str | FieldKind): A kind registered in
+            :data:`~sak_mm.registry.FIELD_KINDS` (``'label'``, ``'depth'``,
+            ...) or a kind object.
+        channels (int): Channels of the map.
+        pad_value (float): Value of padded pixels (must read as invalid).
+        empty_is_invalid (bool): See :class:`DenseField`.
+        force (bool): Replace a field of the same name.
+    """
+    if name in DENSE_FIELDS and not force:
+        raise KeyError(f'dense field {name!r} is already registered; pass '
+                       f'force=True to replace it')
+    if isinstance(kind, str):
+        kind_cls = FIELD_KINDS.get(kind)
+        if kind_cls is None:
+            raise KeyError(f'unknown dense field kind {kind!r}; known kinds: '
+                           f'{sorted(FIELD_KINDS.module_dict)}')
+        kind = kind_cls()
+    field = DenseField(name, kind, channels, pad_value, empty_is_invalid)
+    pad = torch.full((channels, 1, 1), float(pad_value))
+    if field.valid_mask(pad).any():
+        raise ValueError(f'dense field {name!r}: pad value {pad_value} reads '
+                         f'as a valid {type(kind).__name__} pixel')
+    DENSE_FIELDS._fields[name] = field
+    return field
 
 
 def get_field(name: str) -> DenseField:
@@ -107,3 +190,11 @@ def get_field(name: str) -> DenseField:
     except KeyError:
         raise KeyError(f'unknown dense field {name!r}; known fields: '
                        f'{sorted(DENSE_FIELDS)}') from None
+
+
+register_field('semseg', 'label', 1, IGNORE_INDEX)
+register_field('depth', 'depth', 1, 0.0)
+register_field('normals', 'normal', 3, 0.0)
+register_field('edge', 'boundary', 1, IGNORE_INDEX)
+register_field('human_parts', 'label', 1, IGNORE_INDEX, empty_is_invalid=True)
+register_field('sal', 'saliency', 1, IGNORE_INDEX)

@@ -7,7 +7,6 @@ from mmengine.visualization import Visualizer
 
 from sak_mm.registry import VISUALIZERS
 from sak_mm.structures import MultiTaskDataSample, get_field
-from .renderers import render_field
 
 
 @VISUALIZERS.register_module()
@@ -15,10 +14,11 @@ class MultiTaskVisualizer(Visualizer):
     """Renders one sample as a grid: the image, then one column per task
     with the ground truth on the first row and the prediction below.
 
-    Semantic labels use a fixed palette, depth the 'magma' colormap (ground
-    truth and prediction on one scale), normals ``(n + 1) / 2`` as RGB and
-    boundaries grey levels. Tasks without ground truth (or without
-    prediction) leave their cell black.
+    Each task's field renders its maps (:class:`~sak_mm.structures.
+    FieldKind`): semantic labels with a fixed palette, depth through the
+    'magma' colormap (ground truth and prediction on one scale), normals
+    ``(n + 1) / 2`` as RGB, boundaries and saliency as grey levels. Tasks
+    without ground truth (or without prediction) leave their cell black.
     """
 
     def add_datasample(self,
@@ -66,15 +66,8 @@ class MultiTaskVisualizer(Visualizer):
     def _cell(task, source, gt, shape) -> np.ndarray:
         if source is None or task not in source:
             return np.zeros((*shape, 3), np.uint8)
-        value = source.get(task)
-        kwargs = {}
-        if get_field(task).kind == 'depth' and gt is not None and task in gt:
-            ref = gt.get(task).float()
-            valid = ref[ref > 0]
-            if valid.numel():
-                kwargs['value_range'] = (float(valid.min()),
-                                         float(valid.max()))
-        cell = render_field(task, value, **kwargs)
+        reference = gt.get(task) if gt is not None and task in gt else None
+        cell = get_field(task).render(source.get(task), gt=reference)
         if cell.shape[:2] != shape:
             import cv2
             cell = cv2.resize(cell, shape[::-1],

@@ -54,47 +54,6 @@ def test_stage2_losses_are_named_and_backpropagate():
         assert all(p.grad is None for p in teacher.parameters())
 
 
-def _casts_of_parameters(model, data):
-    """bf16 loss forward + backward: the number of saved tensors that are
-    copies of parameters, the losses and the gradients."""
-    params = {id(p) for p in model.parameters()}
-    copies = []
-
-    def pack(t):
-        base = t if t._base is None else t._base
-        node = base.grad_fn
-        if node is not None and node.name() == 'ToCopyBackward0':
-            source = getattr(node.next_functions[0][0], 'variable', None)
-            copies.append(source is not None and id(source) in params)
-        return t
-
-    torch.manual_seed(0)  # the routers' gating noise
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
-            torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = model(**data, mode='loss')
-    total, _ = model.parse_losses(losses)
-    total.backward()
-    grads = {n: p.grad for n, p in model.named_parameters()
-             if p.grad is not None}
-    return sum(copies), losses, grads
-
-
-def test_bf16_training_keeps_no_weight_copies_for_backward(monkeypatch):
-    """The loss forward runs in a RecomputeScope: autocast's bf16 weight
-    copies are cast again in backward instead of being kept, and the
-    losses and gradients are bit-identical to keeping them."""
-    model = MODELS.build(tiny_sak_cfg())
-    plain_model = copy.deepcopy(model)  # BN statistics move per step
-    data = model.data_preprocessor(make_batch(), training=True)
-    kept, losses, grads = _casts_of_parameters(model, data)
-    from sak_mm.models import utils
-    monkeypatch.setattr(utils, '_cast_source', lambda base: None)
-    plain_kept, plain_losses, plain_grads = _casts_of_parameters(
-        plain_model, data)
-    assert kept == 0 and plain_kept > 0
-    assert_identical_steps((losses, grads), (plain_losses, plain_grads))
-
-
 def assert_identical_steps(step, reference):
     """Two training steps' ``(losses, gradients)`` dicts, bit for bit."""
     for got, expected in zip(step, reference):
@@ -103,7 +62,7 @@ def assert_identical_steps(step, reference):
             assert torch.equal(got[key], expected[key]), key
 
 
-def test_teachers_are_not_in_checkpoints_or_optimizer_but_follow_dtype():
+def test_teachers_are_not_in_checkpoints_or_optimizer_and_follow_inputs():
     model = MODELS.build(tiny_sak_cfg())
     keys = list(model.state_dict())
     assert not any('teacher' in k for k in keys)
@@ -111,10 +70,24 @@ def test_teachers_are_not_in_checkpoints_or_optimizer_but_follow_dtype():
     assert not any('teacher' in n or n.startswith('model.') for n in names)
     model.double()
     t = model.teacher_models['sam']
-    assert next(t.parameters()).dtype == torch.float64
+    assert next(t.parameters()).dtype == torch.float32  # their own dtype
     # the student checkpoint round-trips without teacher keys
     fresh = MODELS.build(tiny_sak_cfg()).double()
     fresh.load_state_dict(model.state_dict(), strict=True)
+    # a teacher runs where its input is (the student moved to a GPU: its
+    # first batch moves the teachers there too); 'meta' stands in for it
+    t.follow(torch.zeros(1, device='meta'))
+    assert {p.device.type for p in t.parameters()} == {'meta'}
+    assert t.gain.device.type == 'meta'
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_teachers_move_to_the_device_of_their_first_batch():
+    model = MODELS.build(tiny_sak_cfg()).cuda()
+    data = model.data_preprocessor(make_batch(), training=True)
+    model(**data, mode='loss')
+    for teacher in model.teacher_models.values():
+        assert {p.device.type for p in teacher.parameters()} == {'cuda'}
 
 
 def test_stage1_is_distillation_only():
@@ -241,9 +214,7 @@ def test_frozen_teacher_probe_trains_only_the_heads(tmp_path):
     assert all(k.startswith('heads.') for k in model.state_dict())
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all(n.startswith('heads.') for n in trainable)
-    model.double()
-    assert next(model.backbone.teacher.parameters()).dtype == torch.float64
-    model.float()
+    assert not list(model.backbone.parameters())
     data = model.data_preprocessor(make_batch(), training=True)
     losses = model(**data, mode='loss')
     assert not any(k.startswith('distill.') for k in losses)

@@ -211,7 +211,7 @@ def test_fused_sam_attention_equals_segment_anything(window):
 
     from segment_anything.modeling.image_encoder import Block
 
-    from sak_mm.models.teachers.sam import sam_block
+    from sak_mm.models.teachers.sam import RelPosSDPAttention
     blk = Block(dim=32, num_heads=2, mlp_ratio=2.0, qkv_bias=True,
                 norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
                 use_rel_pos=True, window_size=window,
@@ -220,8 +220,11 @@ def test_fused_sam_attention_equals_segment_anything(window):
         blk.attn.rel_pos_h.normal_()
         blk.attn.rel_pos_w.normal_()
     x = torch.randn(2, 5, 7, 32)
-    torch.testing.assert_close(sam_block(blk, x), blk(x), atol=1e-5,
-                               rtol=1e-5)
+    expected = blk(x)
+    keys = set(blk.state_dict())
+    blk.attn = RelPosSDPAttention(blk.attn)
+    assert set(blk.state_dict()) == keys  # the same parameters
+    torch.testing.assert_close(blk(x), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_sam_teacher_fused_and_plain_paths_agree(monkeypatch):

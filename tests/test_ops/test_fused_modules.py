@@ -9,13 +9,12 @@ import pytest
 import torch
 
 from sak_mm import ops
-from sak_mm.models.backbones import tsap
-from sak_mm.models.decode_heads import simple_head
+from sak_mm.memory import RecomputeScope, policies
+from sak_mm.ops import adapter
 from sak_mm.registry import MODELS
-from tests.conftest import saved_bytes, tiny_sak_cfg
+from tests.conftest import assert_same, saved_bytes, tiny_sak_cfg
 from tests.test_models.test_distiller import (assert_identical_steps,
                                                make_batch)
-from tests.test_models.test_heads import assert_same
 from tests.test_models.test_tsap import build_backbone
 
 pytestmark = pytest.mark.skipif(
@@ -107,19 +106,20 @@ def test_fused_adapters_keep_no_stacked_weights(monkeypatch, amp):
     bb = build_backbone(fused_kernels=True).to(DEVICE)
     x = torch.randn(2, 3, 48, 64, device=DEVICE)
 
+    def scoped(inputs):
+        with RecomputeScope():  # inside the counting hooks, so it acts
+            return bb(inputs)
+
     def run():
         with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=amp):
-            kept, out = saved_bytes(bb, x, params=bb.parameters())
+            kept, out = saved_bytes(scoped, x, params=bb.parameters())
         loss = sum(m.float().square().sum()
                    for maps in out['tsap'].values() for m in maps)
         return kept, torch.autograd.grad(loss, list(bb.parameters()))
 
     lean, grads = run()
     # unregistered, the kernel keeps the fp32 stacks it is given
-    register = tsap.recompute_later
-    monkeypatch.setattr(
-        tsap, 'recompute_later', lambda t, fn, *inputs: t
-        if fn is tsap._stack else register(t, fn, *inputs))
+    monkeypatch.setattr(adapter, '_stacked', lambda *w: torch.stack(w))
     plain, ref = run()
     down = bb.adapters['sam'][0].down.weight
     stacks = len(bb.adapters['sam']) * 2 * 3 * down.numel() * 4
@@ -145,8 +145,8 @@ def test_heads_keep_no_bf16_copies_of_the_mor_mixtures(monkeypatch):
         return kept, losses, [p.grad for p in m.parameters()]
 
     lean, losses, grads = step(model)
-    cast = simple_head.autocast_input
-    monkeypatch.setattr(simple_head, 'autocast_input',
+    cast = policies.autocast_input
+    monkeypatch.setattr(policies, 'autocast_input',
                         lambda x, rebuild=False: cast(x))
     plain, ref_losses, ref_grads = step(plain_model)
     b, (h, w), d = 2, (3, 4), model.backbone.embed_dims

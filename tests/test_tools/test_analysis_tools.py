@@ -337,8 +337,8 @@ def test_activation_memory_tool_splits_saved_tensors(capsys, monkeypatch):
     assert copies not in one and copies not in two  # cast again in backward
     assert two['total'] == pytest.approx(2 * one['total'], rel=0.05)
 
-    from sak_mm.models import utils
-    monkeypatch.setattr(utils, '_cast_source', lambda base: None)  # kept
+    from sak_mm.memory import recompute
+    monkeypatch.setattr(recompute, '_cast_source', lambda base: None)  # kept
     one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
                 for b in (1, 2))
     assert one[copies] > 0 and one[copies] == two[copies]

@@ -55,6 +55,8 @@ def parse_args():
 
 
 def component(name: str) -> str:
+    if name.split('.')[-1] in ('loss_fn', 'distill_loss'):
+        return 'losses and glue'
     for prefix, label in COMPONENTS:
         if name == prefix or name.startswith(prefix + '.'):
             return label

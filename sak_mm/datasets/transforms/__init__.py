@@ -2,11 +2,11 @@
 from .formatting import PackMultiTaskInputs
 from .geometric import (PhotoMetricDistortion, RandomCrop,
                         RandomHorizontalFlip, RandomRescale,
-                        RandomResizedCrop)
-from .loading import DECODERS, LoadDenseAnnotations, LoadImage
+                        RandomResizedCrop, RandomRotate)
+from .loading import LoadDenseAnnotations, LoadImage
 
 __all__ = [
-    'DECODERS', 'LoadImage', 'LoadDenseAnnotations', 'RandomRescale',
-    'RandomCrop', 'RandomHorizontalFlip', 'PhotoMetricDistortion',
+    'LoadImage', 'LoadDenseAnnotations', 'RandomRescale', 'RandomCrop',
+    'RandomHorizontalFlip', 'RandomRotate', 'PhotoMetricDistortion',
     'RandomResizedCrop', 'PackMultiTaskInputs'
 ]

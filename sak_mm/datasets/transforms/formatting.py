@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 
 from sak_mm.registry import TRANSFORMS
-from sak_mm.structures import IGNORE_INDEX, MultiTaskDataSample, get_field
+from sak_mm.structures import MultiTaskDataSample, get_field
 
 
 @TRANSFORMS.register_module()
@@ -14,9 +14,10 @@ class PackMultiTaskInputs(BaseTransform):
     """Pack the image as a ``(3, H, W)`` uint8 tensor and the labels as a
     :class:`MultiTaskDataSample`.
 
-    Label fields become ``(C, H, W)`` tensors: ``int64`` for class maps,
+    Label fields become ``(C, H, W)`` tensors as their field packs them
+    (:meth:`~sak_mm.structures.DenseField.pack`: ``int64`` for class maps,
     ``float32`` otherwise; ``empty_is_invalid`` fields without foreground
-    become all-ignore. Normalisation and padding happen later, batched,
+    become all-ignore). Normalisation and padding happen later, batched,
     in :class:`~sak_mm.models.MultiTaskDataPreprocessor`.
 
     Required Keys: img, img_path, ori_shape, img_shape
@@ -35,15 +36,8 @@ class PackMultiTaskInputs(BaseTransform):
             k: results[k]
             for k in self.meta_keys if k in results
         })
-        gt = {}
-        for name, arr in results.get('gt_fields', {}).items():
-            field = get_field(name)
-            tensor = torch.from_numpy(
-                np.ascontiguousarray(arr.transpose(2, 0, 1)))
-            tensor = tensor.long() if field.is_integer else tensor.float()
-            if field.empty_is_invalid and bool(
-                    ((tensor == 0) | (tensor == IGNORE_INDEX)).all()):
-                tensor = torch.full_like(tensor, IGNORE_INDEX)
-            gt[name] = tensor
-        sample.gt = PixelData(**gt)
+        sample.gt = PixelData(**{
+            name: get_field(name).pack(arr)
+            for name, arr in results.get('gt_fields', {}).items()
+        })
         return dict(inputs=torch.from_numpy(img), data_samples=sample)

@@ -1,6 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Geometric multi-task transforms; every dense field follows the table in
-:mod:`sak_mm.structures.fields`."""
+"""Geometric multi-task transforms; every dense field is resampled and
+adjusted as its kind says (:mod:`sak_mm.structures.field_kinds`)."""
 from typing import Sequence, Tuple
 
 import cv2
@@ -12,18 +12,28 @@ from sak_mm.registry import TRANSFORMS
 from sak_mm.structures import IGNORE_INDEX, get_field
 
 
+#: cv2 flags of the fields' interpolation names
+CV2_INTERPOLATION = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR)
+
+
 def _as_hwc(arr: np.ndarray) -> np.ndarray:
     return arr[..., None] if arr.ndim == 2 else arr
+
+
+def _resize_field(name: str, arr: np.ndarray, size) -> np.ndarray:
+    """Resample field ``name`` to ``size`` (cv2's ``(w, h)``) as it says."""
+    flag = CV2_INTERPOLATION[get_field(name).interpolation]
+    return _as_hwc(cv2.resize(arr, size, interpolation=flag))
 
 
 @TRANSFORMS.register_module()
 class RandomRescale(BaseTransform):
     """Rescale image and labels by one factor drawn from ``U[low, high)``.
 
-    The image is resized bilinearly, every dense field with nearest-neighbour
-    interpolation; fields that declare ``divide_by_scale`` (depth) have their
-    values divided by the factor. The new size is ``int(dim * scale)`` as in
-    the reference pipeline.
+    The image is resized bilinearly, every dense field with its own
+    interpolation (nearest neighbours for the built-in ones), and its values
+    adjusted as its kind says (depth is divided by the factor). The new size
+    is ``int(dim * scale)`` as in the reference pipeline.
 
     Required Keys: img
     Optional Keys: gt_fields
@@ -49,9 +59,8 @@ class RandomRescale(BaseTransform):
         results['img'] = cv2.resize(
             results['img'], size, interpolation=cv2.INTER_LINEAR)
         for name, arr in results.get('gt_fields', {}).items():
-            out = _as_hwc(cv2.resize(arr, size, interpolation=cv2.INTER_NEAREST))
             results['gt_fields'][name] = get_field(name).rescale_values(
-                out, scale)
+                _resize_field(name, arr, size), scale)
         results['img_shape'] = results['img'].shape[:2]
         return results
 
@@ -124,7 +133,7 @@ class RandomResizedCrop(BaseTransform):
     Area fraction from ``U(scale)`` and log-uniform aspect ratio from
     ``ratio``, 10 attempts, then a centre crop of the clamped ratio, as
     torchvision does. The image is resized with antialiased bilinear
-    interpolation, dense fields (if any) with nearest neighbours.
+    interpolation, dense fields (if any) with their own.
 
     Required Keys: img
     Optional Keys: gt_fields
@@ -171,10 +180,8 @@ class RandomResizedCrop(BaseTransform):
             Image.fromarray(crop).resize((out_w, out_h), Image.BILINEAR))
         for name, arr in results.get('gt_fields', {}).items():
             part = np.ascontiguousarray(arr[top:top + ch, left:left + cw])
-            out = _as_hwc(cv2.resize(part, (out_w, out_h),
-                                     interpolation=cv2.INTER_NEAREST))
             results['gt_fields'][name] = get_field(name).rescale_values(
-                out, out_h / ch)
+                _resize_field(name, part, (out_w, out_h)), out_h / ch)
         results['img_shape'] = self.size
         return results
 
@@ -187,9 +194,9 @@ class RandomResizedCrop(BaseTransform):
 class RandomHorizontalFlip(BaseTransform):
     """Flip image and labels left-right with probability ``prob``.
 
-    Fields that declare ``negate_x_on_flip`` (surface normals) also have
-    their x component negated, so that flipped normals still point the way
-    the flipped surface faces.
+    Field values are adjusted as their kind says: surface normals have their
+    x component negated, so that they still point the way the flipped
+    surface faces.
 
     Required Keys: img
     Optional Keys: gt_fields
@@ -213,6 +220,60 @@ class RandomHorizontalFlip(BaseTransform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class RandomRotate(BaseTransform):
+    """Rotate image and labels about the image centre by an angle drawn from
+    ``U(degree)``, with probability ``prob``.
+
+    The image is resampled bilinearly and padded with ``pad_val``; every
+    dense field is resampled with its own interpolation, padded with its
+    pad value (so the corners read as unannotated) and its values rotated
+    as its kind says (surface normals turn with the image).
+
+    Required Keys: img
+    Optional Keys: gt_fields
+    Modified Keys: img, gt_fields
+    Added Keys: rotate_degrees
+    """
+
+    def __init__(self,
+                 prob: float = 0.5,
+                 degree: Tuple[float, float] = (-10.0, 10.0),
+                 pad_val: int = 0):
+        low, high = degree
+        if low > high:
+            raise ValueError(f'degree must be (low, high), got {degree}')
+        self.prob = prob
+        self.degree = (float(low), float(high))
+        self.pad_val = pad_val
+
+    def transform(self, results: dict) -> dict:
+        rotate = bool(np.random.rand() < self.prob)
+        degrees = float(np.random.uniform(*self.degree)) if rotate else 0.0
+        results['rotate_degrees'] = degrees
+        if not rotate:
+            return results
+        h, w = results['img'].shape[:2]
+        matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees,
+                                         1.0)
+        results['img'] = cv2.warpAffine(
+            results['img'], matrix, (w, h), flags=cv2.INTER_LINEAR,
+            borderValue=(self.pad_val, ) * 3)
+        for name, arr in results.get('gt_fields', {}).items():
+            field = get_field(name)
+            rotated = _as_hwc(cv2.warpAffine(
+                arr, matrix, (w, h),
+                flags=CV2_INTERPOLATION[field.interpolation],
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(float(field.pad_value), ) * 4))
+            results['gt_fields'][name] = field.rotate_values(rotated, degrees)
+        return results
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(prob={self.prob}, '
+                f'degree={self.degree})')
 
 
 @TRANSFORMS.register_module()

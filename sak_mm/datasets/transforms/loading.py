@@ -1,26 +1,21 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Loading of images and dense annotations from their on-disk formats."""
 import os.path as osp
-from typing import Callable, Dict, Sequence
+from typing import Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
-from sak_mm.registry import TRANSFORMS
+from sak_mm.fileio import read_label_map, read_png
+from sak_mm.registry import ANNOTATION_FORMATS, TRANSFORMS
 from sak_mm.structures import IGNORE_INDEX
 
 
-def _read_png(path: str) -> np.ndarray:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    with Image.open(path) as img:
-        return np.asarray(img)
-
-
+@ANNOTATION_FORMATS.register_module('png_label_shift1')
 def _decode_label_shift1(path: str) -> np.ndarray:
     """Index PNG whose 0 means void and ``k`` means class ``k-1`` (NYUD)."""
-    raw = _read_png(path).astype(np.int64)
+    raw = read_png(path).astype(np.int64)
     if raw.ndim != 2:
         raise ValueError(f'{path}: expected a single-channel label PNG, got '
                          f'shape {raw.shape}')
@@ -29,6 +24,7 @@ def _decode_label_shift1(path: str) -> np.ndarray:
     return label.astype(np.float32)[..., None]
 
 
+@ANNOTATION_FORMATS.register_module('npy_depth')
 def _decode_depth_npy(path: str) -> np.ndarray:
     """``.npy`` float depth in metres; 0 marks a missing measurement."""
     if not osp.isfile(path):
@@ -42,53 +38,47 @@ def _decode_depth_npy(path: str) -> np.ndarray:
     return depth[..., None]
 
 
+@ANNOTATION_FORMATS.register_module('png_normals')
 def _decode_normals_png(path: str) -> np.ndarray:
     """RGB PNG storing unit normals as ``uint8``: ``n = 2 x / 255 - 1``."""
-    raw = _read_png(path)
+    raw = read_png(path)
     if raw.ndim != 3 or raw.shape[-1] != 3:
         raise ValueError(f'{path}: expected an RGB normals PNG, got shape '
                          f'{raw.shape}')
     return 2.0 * raw.astype(np.float32) / 255.0 - 1.0
 
 
+@ANNOTATION_FORMATS.register_module('png_binary')
 def _decode_binary_png(path: str) -> np.ndarray:
     """Greyscale PNG with 0 / 255 pixels -> 0 / 1 (boundaries)."""
-    raw = _read_png(path)
+    raw = read_png(path)
     if raw.ndim != 2:
         raise ValueError(f'{path}: expected a single-channel PNG, got shape '
                          f'{raw.shape}')
     return (raw.astype(np.float32) / 255.0)[..., None]
 
 
+@ANNOTATION_FORMATS.register_module('png_label')
 def _decode_label_png(path: str) -> np.ndarray:
     """Index PNG stored as is (PASCAL-Context semantic classes 0..20)."""
-    raw = _read_png(path)
+    raw = read_png(path)
     if raw.ndim != 2:
         raise ValueError(f'{path}: expected a single-channel label PNG, got '
                          f'shape {raw.shape}')
     return raw.astype(np.float32)[..., None]
 
 
+@ANNOTATION_FORMATS.register_module('png_saliency')
 def _decode_saliency_png(path: str) -> np.ndarray:
     """Greyscale saliency PNG, binarised at 0.5 -> 0 / 1."""
-    raw = _read_png(path)
+    raw = read_png(path)
     if raw.ndim == 3:
         raw = raw[..., 0]
     return (raw.astype(np.float32) / 255.0 > 0.5).astype(np.float32)[...,
                                                                       None]
 
 
-def read_label_map(path: str) -> np.ndarray:
-    """The ``LabelMap`` of a PASCAL-Context ``trainval/<id>.mat``."""
-    import scipy.io as sio
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    mat = sio.loadmat(path)
-    if 'LabelMap' not in mat:
-        raise KeyError(f'{path} has no LabelMap')
-    return mat['LabelMap']
-
-
+@ANNOTATION_FORMATS.register_module('mat_label_map_boundary')
 def _decode_label_map_boundary(path: str) -> np.ndarray:
     """Boundaries of a context label map: Laplacian != 0, thinned to one
     pixel (as the PASCAL multi-task protocol derives them)."""
@@ -98,6 +88,7 @@ def _decode_label_map_boundary(path: str) -> np.ndarray:
     return thin(np.abs(lap) > 0).astype(np.float32)[..., None]
 
 
+@ANNOTATION_FORMATS.register_module('png_normals_masked')
 def _decode_masked_normals_png(path: str, label_map: str,
                                valid_classes: Sequence[int]) -> np.ndarray:
     """Distilled normals, kept only on context classes that NYUD annotates
@@ -134,6 +125,7 @@ def has_annotated_people(path: str) -> bool:
     return bool(_person_objects(path)[1])
 
 
+@ANNOTATION_FORMATS.register_module('mat_human_parts')
 def _decode_human_parts_mat(path: str) -> np.ndarray:
     """PASCAL-Part ``anno`` of one image -> 7-way part labels.
 
@@ -153,20 +145,6 @@ def _decode_human_parts_mat(path: str) -> np.ndarray:
     if target is None:
         target = np.full(objects[0][2].shape, IGNORE_INDEX, np.float32)
     return target[..., None]
-
-
-#: On-disk annotation formats, named in a dataset's ``data_list``.
-DECODERS: Dict[str, Callable[..., np.ndarray]] = {
-    'png_label': _decode_label_png,
-    'png_label_shift1': _decode_label_shift1,
-    'npy_depth': _decode_depth_npy,
-    'png_normals': _decode_normals_png,
-    'png_normals_masked': _decode_masked_normals_png,
-    'png_binary': _decode_binary_png,
-    'png_saliency': _decode_saliency_png,
-    'mat_label_map_boundary': _decode_label_map_boundary,
-    'mat_human_parts': _decode_human_parts_mat,
-}
 
 
 @TRANSFORMS.register_module()
@@ -193,8 +171,11 @@ class LoadDenseAnnotations(BaseTransform):
     """Decode each task's annotation file into an ``(H, W, C)`` float map.
 
     ``results['gt_files']`` maps a task name to ``(format, path)`` or
-    ``(format, path, kwargs)`` where ``format`` is a key of
-    :data:`DECODERS` and ``kwargs`` its extra arguments. Label maps are kept as
+    ``(format, path, kwargs)`` where ``format`` names a decoder registered
+    in :data:`~sak_mm.registry.ANNOTATION_FORMATS` (a project registers its
+    own with ``@ANNOTATION_FORMATS.register_module('name')`` on a function
+    ``(path, **kwargs) -> (H, W, C) float32``) and ``kwargs`` its extra
+    arguments. Label maps are kept as
     ``float32`` through the geometric transforms and packed as ``int64``.
 
     Required Keys: gt_files, img_shape
@@ -206,10 +187,12 @@ class LoadDenseAnnotations(BaseTransform):
         for task, spec in results['gt_files'].items():
             fmt, path = spec[:2]
             kwargs = spec[2] if len(spec) > 2 else {}
-            if fmt not in DECODERS:
-                raise KeyError(f'unknown annotation format {fmt!r} for task '
-                               f'{task!r}; known formats: {sorted(DECODERS)}')
-            arr = DECODERS[fmt](path, **kwargs)
+            decode = ANNOTATION_FORMATS.get(fmt)
+            if decode is None:
+                raise KeyError(
+                    f'unknown annotation format {fmt!r} for task {task!r}; '
+                    f'known formats: {sorted(ANNOTATION_FORMATS.module_dict)}')
+            arr = decode(path, **kwargs)
             if arr.shape[:2] != tuple(results['img_shape']):
                 raise ValueError(
                     f'{path}: {task} map has size {arr.shape[:2]} but the '

@@ -4,13 +4,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from sak_mm.fileio import read_label_map
 from sak_mm.registry import METRICS
 from ..boundary import evaluate_images, seg2bmap, thin
 from .base_task_metric import BaseTaskMetric
 
 
 def _label_map_boundaries(path: str) -> np.ndarray:
-    from sak_mm.datasets.transforms.loading import read_label_map
     return thin(seg2bmap(read_label_map(path)))
 
 

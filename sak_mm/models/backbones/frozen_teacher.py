@@ -5,6 +5,7 @@ from typing import Dict, List, Sequence
 import torch
 import torch.nn as nn
 
+from sak_mm.models.teachers import FrozenTeachers, TeacherWrapper
 from sak_mm.registry import MODELS
 
 
@@ -14,9 +15,9 @@ class FrozenTeacherBackbone(nn.Module):
 
     The frozen-teacher probing of Section 2 / Table 2 ("oracle"): the
     teacher (with its own preprocessing, e.g. SAM at 1024) stays frozen and
-    only the heads train. Like the distiller's teachers, it is kept outside
-    the module tree: never saved into checkpoints, never optimised, but
-    moved with the model across devices and dtypes.
+    only the heads train. Like the distiller's teachers, it is held in
+    :class:`~sak_mm.models.teachers.FrozenTeachers`, outside the module
+    tree: never saved into checkpoints, never optimised.
 
     Args:
         teacher (dict): A teacher config (``DINOv2Teacher``, ``CLIPTeacher``,
@@ -30,12 +31,12 @@ class FrozenTeacherBackbone(nn.Module):
         if teachers:
             raise ValueError('a FrozenTeacherBackbone is not distilled: give '
                              'the distiller no teachers')
-        self._frozen = {'teacher': MODELS.build(teacher)}
+        self.frozen = FrozenTeachers(dict(teacher=teacher))
         self.teachers: List[str] = []
 
     @property
-    def teacher(self):
-        return self._frozen['teacher']
+    def teacher(self) -> TeacherWrapper:
+        return self.frozen['teacher']
 
     @property
     def embed_dims(self) -> int:
@@ -44,11 +45,6 @@ class FrozenTeacherBackbone(nn.Module):
     @property
     def out_indices(self) -> List[int]:
         return list(self.teacher.out_indices)
-
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        self.teacher._apply(fn, *args, **kwargs)
-        return self
 
     def forward(self, x: torch.Tensor) -> dict:
         return dict(tas=self.teacher(x), tsap={})

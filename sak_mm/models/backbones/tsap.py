@@ -9,9 +9,7 @@ from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
 from sak_mm import ops
-from sak_mm.models.utils import (RecomputeScope, evenly_spaced_levels,
-                                  plain_drop_probs, recompute_later,
-                                  recompute_outputs_of)
+from sak_mm.models.utils import evenly_spaced_levels, plain_drop_probs
 from sak_mm.registry import MODELS
 
 
@@ -34,38 +32,6 @@ class Adapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.scale * self.up(self.act(self.down(x)))
-
-
-def _stack(*tensors: torch.Tensor) -> torch.Tensor:
-    return torch.stack(tensors)
-
-
-def _rebuild_mid_residual(layer: nn.Module) -> None:
-    """For an mmpretrain ``TransformerEncoderLayer`` (``x = z + attn(ln1(z))``,
-    then ``ffn(ln2(x), identity=x)``): ``x``, which ``ln2`` keeps for
-    backward (fp32, the residual stream), is rebuilt as ``z + a`` from the
-    block input ``z`` (kept by ``ln1`` anyway) and the attention output
-    ``a`` (bf16 under autocast: half the bytes)."""
-    from mmpretrain.models.backbones.vision_transformer import \
-        TransformerEncoderLayer
-    if type(layer) is not TransformerEncoderLayer:
-        return
-    parts = {}
-
-    def keep_input(module, args):
-        parts['z'] = args[0]
-
-    def keep_output(module, args, output):
-        parts['a'] = output
-
-    def register(module, args):
-        z, a = parts.pop('z', None), parts.pop('a', None)
-        if z is not None and a is not None:
-            recompute_later(args[0], torch.add, z, a)
-
-    layer.register_forward_pre_hook(keep_input)
-    layer.attn.register_forward_hook(keep_output)
-    layer.ln2.register_forward_pre_hook(register)
 
 
 def _tokens_to_map(tokens: torch.Tensor, hw) -> torch.Tensor:
@@ -164,17 +130,6 @@ class TSAPBackbone(BaseModule):
             })
         self._register_load_state_dict_pre_hook(self._drop_unused_aligners)
         self._init_adapter_weights()
-        # rebuilt in backward from what the blocks keep anyway: each
-        # block's MLP hidden activation (4d wide, the largest tensor a block
-        # keeps) from the GELU's input, its LayerNorms' outputs (their bf16
-        # casts under autocast) from the residual stream, and the residual
-        # stream after attention from the block input and the attention
-        # output
-        for module in self.stem.layers.modules():
-            if isinstance(module, (nn.GELU, nn.LayerNorm)):
-                recompute_outputs_of(module)
-        for layer in self.stem.layers:
-            _rebuild_mid_residual(layer)
 
     def _init_adapter_weights(self) -> None:
         """Truncated-normal(0.02) linears, zero biases, unit LayerNorms (as
@@ -203,6 +158,8 @@ class TSAPBackbone(BaseModule):
                       logger='current')
 
     def _embed(self, x: torch.Tensor):
+        """``Z_0``: the stem's embedding, as ``VisionTransformer.forward``
+        computes it before its blocks."""
         from mmpretrain.models.utils import resize_pos_embed
         stem = self.stem
         x, hw = stem.patch_embed(x)
@@ -214,55 +171,28 @@ class TSAPBackbone(BaseModule):
             hw,
             mode=stem.interpolate_mode,
             num_extra_tokens=stem.num_extra_tokens)
-        x = stem.drop_after_pos(x)
-        return stem.pre_norm(x), hw
-
-    def _stacked_adapter_params(self, index: int):
-        """Adapter ``index`` of every path as stacked tensors, the layout of
-        :func:`sak_mm.ops.multi_adapter`; the stacked weights are rebuilt
-        from the parameters for backward, not kept."""
-        adapters = [path[index] for path in self.adapters.values()]
-
-        def stacked(*weights):
-            return recompute_later(torch.stack(weights), _stack, *weights)
-
-        return (stacked(*(a.down.weight for a in adapters)),
-                torch.stack([a.down.bias for a in adapters]),
-                stacked(*(a.up.weight for a in adapters)),
-                torch.stack([a.up.bias for a in adapters]),
-                torch.cat([a.scale for a in adapters]))
+        return stem.pre_norm(stem.drop_after_pos(x)), hw
 
     def _adapt(self, index: int, z: torch.Tensor, residual):
         """``R^i = a^i_index(R^i + Z)`` (``a^i_0(Z)`` without ``residual``)
         for every path; returns a list (eager) or an ``(N, B, n, d)``
         tensor (fused), both indexed by path."""
+        adapters = [path[index] for path in self.adapters.values()]
         if self.fused_kernels:
-            return ops.multi_adapter(z, residual,
-                                     *self._stacked_adapter_params(index))
+            return ops.adapter_step(adapters, z, residual)
         return [
-            path[index](z if residual is None else residual[j] + z)
-            for j, path in enumerate(self.adapters.values())
+            a(z if residual is None else residual[j] + z)
+            for j, a in enumerate(adapters)
         ]
 
     def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
         if self.with_cp and self.training and z.requires_grad:
             return checkpoint(layer, z, use_reentrant=False)
-        with RecomputeScope():  # see __init__
-            return layer(z)
+        return layer(z)
 
     def forward(self, x: torch.Tensor) -> dict:
         """Return ``dict(tas=[4 x (B, d, h, w)], tsap={teacher: [4 x ...]})``.
-
-        The stem blocks' GELU and LayerNorm outputs and their residual
-        stream after attention are recomputed in backward (exactly: the
-        same op on kept inputs) instead of being stored, unless the blocks
-        are checkpointed whole (``with_cp``); so are the fused adapters'
-        stacked weights and any copies of weights.
         """
-        with RecomputeScope():
-            return self._forward(x)
-
-    def _forward(self, x: torch.Tensor) -> dict:
         z, hw = self._embed(x)
         n = self.num_extra_tokens
         paths = list(self.adapters)

@@ -1,5 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-from .base_task_head import PREDICTION_ACTIVATIONS, BaseTaskHead
+from .base_task_head import BaseTaskHead
 from .simple_head import SimpleHead
 
-__all__ = ['BaseTaskHead', 'SimpleHead', 'PREDICTION_ACTIVATIONS']
+__all__ = ['BaseTaskHead', 'SimpleHead']

@@ -6,9 +6,25 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm.models.utils import RecomputeScope, autocast_input
 from sak_mm.registry import MODELS
 from .base_task_head import BaseTaskHead
+
+
+class UpsampleConcat(nn.Module):
+    """Bilinear upsampling of every level by ``scale_factor``, then
+    concatenation over channels."""
+
+    def __init__(self, scale_factor: int):
+        super().__init__()
+        self.scale_factor = scale_factor
+
+    def forward(self, *levels: torch.Tensor) -> torch.Tensor:
+        h, w = levels[0].shape[-2:]
+        size = (h * self.scale_factor, w * self.scale_factor)
+        return torch.cat([
+            F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+            for x in levels
+        ], dim=1)
 
 
 @MODELS.register_module()
@@ -43,10 +59,10 @@ class SimpleHead(BaseTaskHead):
             raise ValueError(f'in_channels {in_channels} must be divisible by '
                              f'num_levels {num_levels}')
         self.in_channels = in_channels
-        self.upsample_ratio = upsample_ratio
         reduced = in_channels // num_levels
         self.linears = nn.ModuleList(
             nn.Linear(in_channels, reduced) for _ in range(num_levels))
+        self.upsample_concat = UpsampleConcat(upsample_ratio)
         self.fuse = nn.Sequential(
             nn.Conv2d(reduced * num_levels, in_channels, kernel_size,
                       padding=kernel_size // 2),
@@ -57,37 +73,10 @@ class SimpleHead(BaseTaskHead):
         if len(feats) != len(self.linears):
             raise ValueError(f'{self.task} head expects {len(self.linears)} '
                              f'levels, got {len(feats)}')
-        h, w = feats[0].shape[-2:]
-        size = (h * self.upsample_ratio, w * self.upsample_ratio)
         # contiguous NCHW: a channels-last view here would make the fuse
         # conv's weight gradient channels-last (DDP stride mismatch)
-        # (the bf16 copies of the inputs are cast again in backward where
-        # the inputs are rebuilt or kept anyway, as the MoR neck's are)
         reduced = [
-            lin(autocast_input(f.permute(0, 2, 3, 1), rebuild=True)).permute(
-                0, 3, 1, 2).contiguous()
+            lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
             for lin, f in zip(self.linears, feats)
         ]
-        conv, norm, act = self.fuse
-        # The two full-resolution maps that only feed a convolution are not
-        # kept for backward but rebuilt from what is kept anyway (the
-        # upsampled concat from the 1/16-size reduced levels, the
-        # activation from its input): half the head's activation memory
-        # for an interpolation and a GELU, with the same values.
-        with RecomputeScope() as scope:
-            x = self._upsample_concat(reduced, size)
-            scope.register(x, lambda *r: self._upsample_concat(r, size),
-                           *reduced)
-            y = conv(x)
-            del x
-            z = norm(y)
-            g = act(z)
-            scope.register(g, act.forward, z)
-            return self.cls(g)
-
-    @staticmethod
-    def _upsample_concat(reduced: List[torch.Tensor], size) -> torch.Tensor:
-        return torch.cat([
-            F.interpolate(r, size=size, mode='bilinear', align_corners=False)
-            for r in reduced
-        ], dim=1)
+        return self.cls(self.fuse(self.upsample_concat(*reduced)))

@@ -7,9 +7,10 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 
-from sak_mm.models.utils import RecomputeScope
+from sak_mm.memory import apply_memory_saving
+from sak_mm.models.teachers import FrozenTeachers
 from sak_mm.registry import MODELS
-from sak_mm.structures import MultiTaskDataSample, get_field
+from sak_mm.structures import MultiTaskDataSample
 
 SampleList = List[MultiTaskDataSample]
 
@@ -30,9 +31,9 @@ class SAKDistiller(BaseModel):
     neck and heads; the multi-task baseline is ``teachers={}`` with heads on
     the plain ViT.
 
-    Teachers are frozen and deliberately kept outside the module tree: they
-    are never saved in checkpoints, never given to the optimizer or DDP, but
-    follow the model across devices and dtypes (:meth:`_apply`).
+    Teachers are frozen and kept outside the module tree
+    (:class:`~sak_mm.models.teachers.FrozenTeachers`): never saved in
+    checkpoints, never given to the optimizer or DDP.
 
     Args:
         backbone (dict): :class:`TSAPBackbone` config; ``teachers`` and
@@ -60,6 +61,11 @@ class SAKDistiller(BaseModel):
             the keyword arguments of ``torch.compile``, e.g.
             ``compile=dict(teachers=True, predict=dict(mode='max-autotune'))``.
             Parameters and checkpoint keys are unchanged.
+        save_memory (bool): Rebuild cheap activations and autocast's
+            weight copies in backward instead of keeping them, and form the
+            losses' gradients in the forward pass
+            (:func:`sak_mm.memory.apply_memory_saving`). Values are the
+            same either way.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
@@ -75,6 +81,7 @@ class SAKDistiller(BaseModel):
                  aligners: Union[str, bool] = 'auto',
                  build_teachers: bool = True,
                  compile: Optional[dict] = None,
+                 save_memory: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -83,10 +90,8 @@ class SAKDistiller(BaseModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         teachers = teachers or {}
         teacher_names = list(teachers)
-        self.teacher_models = {
-            name: MODELS.build(cfg)
-            for name, cfg in teachers.items()
-        } if build_teachers else {}
+        self.teacher_models = FrozenTeachers(
+            teachers if build_teachers else {})
 
         backbone = copy.deepcopy(backbone)
         if backbone.setdefault('teachers', teacher_names) != teacher_names:
@@ -124,6 +129,8 @@ class SAKDistiller(BaseModel):
         if not teacher_names and not self.tasks:
             raise ValueError('SAKDistiller needs teachers (distillation), '
                              'heads (tasks) or both')
+        if save_memory:
+            apply_memory_saving(self)
         self._compiled_predict = None
         self._compile(compile or {})
 
@@ -178,12 +185,6 @@ class SAKDistiller(BaseModel):
             self._compiled_predict = torch.compile(self._logits_and_gates,
                                                    **options['predict'])
 
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        for teacher in self.teacher_models.values():
-            teacher._apply(fn, *args, **kwargs)
-        return self
-
     # -- forward -------------------------------------------------------------
     def forward(self,
                 inputs: torch.Tensor,
@@ -211,25 +212,15 @@ class SAKDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        # autocast's bf16 weight copies are cast again in backward instead
-        # of being kept until then (RecomputeScope)
-        with RecomputeScope():
-            return self._loss(inputs, data_samples)
-
-    def _loss(self, inputs: torch.Tensor,
-              data_samples: SampleList) -> Dict[str, torch.Tensor]:
         feats = self.backbone(inputs)
         losses = {}
         if self.teacher_models:
             losses.update(self._distill_losses(inputs, feats['tsap']))
         if self.tasks:
             task_feats, _ = self._task_features(feats)
-            shape = inputs.shape[-2:]
             for task in self.tasks:
-                head = self.heads[task]
-                gt = self._stack_gt(data_samples, task, shape, inputs.device)
-                for name, value in head.loss_by_feat(
-                        head(task_feats[task]), gt, shape).items():
+                for name, value in self.heads[task].loss(
+                        task_feats[task], data_samples).items():
                     losses[f'decode.{task}.{name}'] = value
         return losses
 
@@ -242,23 +233,6 @@ class SAKDistiller(BaseModel):
                 for key, value in self.distill_loss(s, t).items():
                     losses[f'distill.{name}.l{level}.{key}'] = value
         return losses
-
-    @staticmethod
-    def _stack_gt(data_samples: SampleList, task: str, shape,
-                  device) -> torch.Tensor:
-        """Batch one task's labels; a sample without that label contributes
-        an all-invalid map, so it counts in neither loss nor metric."""
-        field = get_field(task)
-        maps = []
-        for sample in data_samples:
-            if 'gt' in sample and task in sample.gt:
-                maps.append(sample.gt.get(task))
-            else:
-                dtype = torch.long if field.is_integer else torch.float32
-                maps.append(
-                    torch.full((field.channels, *shape), field.pad_value,
-                               dtype=dtype, device=device))
-        return torch.stack(maps).to(device)
 
     def _logits_and_gates(self, inputs: torch.Tensor):
         """The inference path (compiled with ``compile.predict``): each

@@ -6,7 +6,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm.models.utils import losses_with_early_grad
 from sak_mm.registry import MODELS
 
 
@@ -33,11 +32,7 @@ class DistillLoss(nn.Module):
     ``L_cos`` is ``1 - cos`` between each sample's flattened student and
     teacher maps, averaged over the batch (cosine-embedding loss, target 1);
     ``L_smoothL1`` is the element-wise mean with ``beta``. The lower
-    resolution map is first resized to the higher one. When the student
-    needs a gradient it is formed in the forward pass, which keeps one map
-    of the student's size for backward instead of three of the teacher's
-    (the values are those of the plain formula; see
-    :func:`~sak_mm.models.utils.losses_with_early_grad`).
+    resolution map is first resized to the higher one.
     """
 
     def __init__(self,
@@ -63,24 +58,11 @@ class DistillLoss(nn.Module):
                 f'{tuple(teacher.shape)} differ in batch or channels; enable '
                 f'aligners when widths differ')
         teacher = teacher.detach()  # a target: no gradient flows into it
-        terms = {}
-
-        def total(s):
-            terms['cos'], terms['sl1'] = self._terms(s, teacher)
-            return (terms['cos'] + terms['sl1'], )
-
-        # one sum, so backward keeps one student-sized gradient, not one
-        # per term
-        (loss, ) = losses_with_early_grad(total, student)
-        return dict(
-            loss=loss, cos=terms['cos'].detach(), sl1=terms['sl1'].detach())
-
-    def _terms(self, student: torch.Tensor, teacher: torch.Tensor):
-        """The weighted cosine and smooth-L1 terms (the plain formula)."""
         student, teacher = match_resolution(student.float(), teacher.float())
         cos = F.cosine_similarity(
             student.flatten(1), teacher.flatten(1), dim=1, eps=1e-8)
         sl1 = F.smooth_l1_loss(student, teacher, beta=self.beta)
         w = self.loss_weight
-        return (w * self.cos_weight * (1 - cos).mean(),
-                w * self.smooth_l1_weight * sl1)
+        cos = w * self.cos_weight * (1 - cos).mean()
+        sl1 = w * self.smooth_l1_weight * sl1
+        return dict(loss=cos + sl1, cos=cos.detach(), sl1=sl1.detach())

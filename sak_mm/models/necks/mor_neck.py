@@ -7,7 +7,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sak_mm import ops
-from sak_mm.models.utils import autocast_input, recompute_later
 from sak_mm.registry import MODELS
 
 
@@ -47,6 +46,13 @@ class MoRRouter(nn.Module):
             else:
                 logits = clean
         return logits.softmax(dim=-1)
+
+
+class TokenLayout(nn.Module):
+    """``(B, d, h, w)`` map -> ``(B, h * w, d)`` tokens (a view)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2)
 
 
 @MODELS.register_module()
@@ -92,6 +98,7 @@ class MoRNeck(nn.Module):
         self.num_levels = num_levels
         self.mode = mode
         self.experts = ['tas'] + self.teachers
+        self.router_tokens = TokenLayout()  # the routers' input
         self.routers = nn.ModuleDict()
         if mode == 'mor':
             for task in self.tasks:
@@ -122,17 +129,14 @@ class MoRNeck(nn.Module):
 
         gates = {t: [] for t in self.tasks}
         for level, z in enumerate(tas):
-            tokens = z.flatten(2).transpose(1, 2)
-            # one bf16 copy for the level's routers (each would make and
-            # keep its own)
-            router_in = autocast_input(tokens.contiguous())
+            tokens = self.router_tokens(z)
             level_gates = [
-                self.routers[f'{task}_{level}'](router_in)
+                self.routers[f'{task}_{level}'](tokens)
                 for task in self.tasks
             ]
             maps = [tsap[t][level] for t in self.teachers]
             if self.fused_kernels:
-                mixed = self._mix_fused(z, tokens, maps, level_gates)
+                mixed = ops.mor_mix_maps(z, maps, level_gates)
             else:
                 experts = torch.stack([z] + maps, dim=1)
                 mixed = [(experts * g.to(experts.dtype)[:, :, None, None,
@@ -142,18 +146,3 @@ class MoRNeck(nn.Module):
                 feats[task].append(m)
                 gates[task].append(g)
         return feats, {t: torch.stack(g, dim=1) for t, g in gates.items()}
-
-    @staticmethod
-    def _mix_fused(z: torch.Tensor, tokens: torch.Tensor,
-                   maps: List[torch.Tensor],
-                   level_gates: List[torch.Tensor]) -> List[torch.Tensor]:
-        """All tasks' mixtures of one level with :func:`sak_mm.ops.mor_mix`,
-        in token layout (the backbone's maps are views of token tensors)."""
-        b, d, h, w = z.shape
-        tsap = torch.stack([m.flatten(2).transpose(1, 2) for m in maps])
-        gates = torch.stack(level_gates, dim=1)
-        # rebuilt in backward from the inputs mor_mix keeps anyway, for
-        # whatever keeps the mixtures (the heads' input casts)
-        mixed = recompute_later(ops.mor_mix(tokens, tsap, gates),
-                                ops.mor_mix, tokens, tsap, gates)
-        return [m.transpose(1, 2).reshape(b, d, h, w) for m in mixed]

@@ -2,10 +2,11 @@
 from .base import TeacherWrapper
 from .clip import CLIPTeacher
 from .dinov2 import DINOv2Teacher
+from .frozen import FrozenTeachers
 from .sam import SAMTeacher
 from .weights import TeacherWeightsError, load_teacher_weights
 
 __all__ = [
-    'TeacherWrapper', 'DINOv2Teacher', 'CLIPTeacher', 'SAMTeacher',
-    'TeacherWeightsError', 'load_teacher_weights'
+    'TeacherWrapper', 'FrozenTeachers', 'DINOv2Teacher', 'CLIPTeacher',
+    'SAMTeacher', 'TeacherWeightsError', 'load_teacher_weights'
 ]

@@ -17,7 +17,8 @@ class TeacherWrapper(nn.Module):
     and its features: re-normalisation to the statistics it was trained
     with, its input geometry (e.g. SAM's 1024 canvas), ``eval()`` mode,
     ``requires_grad=False`` and ``inference_mode``. Its weights never enter
-    a student checkpoint (see :class:`~sak_mm.models.SAKDistiller`).
+    a student checkpoint: models hold teachers in
+    :class:`~sak_mm.models.teachers.FrozenTeachers`.
 
     .. code:: text
 
@@ -90,6 +91,11 @@ class TeacherWrapper(nn.Module):
         """Teachers stay in eval mode whatever the student does."""
         return super().train(False)
 
+    def follow(self, x: torch.Tensor) -> None:
+        """Move to ``x``'s device if the teacher is elsewhere."""
+        if self.gain.device != x.device:
+            self.to(x.device)
+
     def _autocast_dtype_for(self, x: torch.Tensor) -> Optional[torch.dtype]:
         """Keep the weights in the autocast dtype (see ``autocast_weights``);
         return the dtype a call without autocast must run in, if any."""
@@ -113,7 +119,11 @@ class TeacherWrapper(nn.Module):
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         """Student-normalised images -> 4 feature maps (no autograd
         history; ordinary tensors, so losses may save them for backward).
+        The teacher first moves to ``x``'s device if it is elsewhere (it
+        lives outside the student's module tree, see
+        :class:`~sak_mm.models.teachers.FrozenTeachers`).
         """
+        self.follow(x)
         dtype = self._autocast_dtype_for(x)
         input_shape = tuple(x.shape[-2:])
         # dynamo's guards fail on inference-mode tensors (torch 2.14), so a

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
@@ -13,20 +14,46 @@ OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
 OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
 
 
+#: the text tower open_clip builds with every CLIP model; the teacher uses
+#: the image tower only, so the text tower is built as small as it allows
+_UNUSED_TEXT_TOWER = dict(context_length=1, vocab_size=1, width=8, heads=1,
+                          layers=1)
+
+
+class _Intermediates(nn.Module):
+    """An open_clip image tower's ``forward_intermediates`` as a forward,
+    so that ``torch.func.functional_call`` can run it with another
+    position embedding."""
+
+    def __init__(self, tower: nn.Module, indices: List[int]):
+        super().__init__()
+        self.tower = tower
+        self.indices = indices
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        return self.tower.forward_intermediates(
+            x, indices=self.indices, stop_early=True, intermediates_only=True,
+            output_fmt='NCHW')['image_intermediates']
+
+
 @MODELS.register_module()
 class CLIPTeacher(TeacherWrapper):
     """The image encoder of a CLIP model from open_clip, frozen.
 
+    The tower comes from ``open_clip.create_model`` and its features from
+    the tower's ``forward_intermediates`` (4 levels, prefix tokens dropped,
+    no final norm).
+
     Args:
-        model_name (str): open_clip model name, e.g. ``'ViT-L-14-336'``;
-            ignored when ``vision_cfg`` is given.
+        model_name (str): open_clip model name, e.g. ``'ViT-L-14-336'``.
         vision_cfg (dict, optional): An explicit open_clip ``CLIPVisionCfg``
-            (``width``, ``layers``, ``patch_size``...), e.g. a tiny test model.
+            (``width``, ``layers``, ``patch_size``...) replacing the model's,
+            e.g. a tiny test model; ``embed_dim`` may be given in it.
         img_size (tuple): Input ``(H, W)`` the teacher is trained with (the
             student's crop), cropped to a multiple of the patch size. The
             position embedding is built for that grid and the checkpoint's
-            is resized to it at load time; other input sizes interpolate it
-            on the fly.
+            is resized to it at load time; inputs of another size (e.g.
+            whole validation images) run with it resized for their grid.
         pretrained (str, optional): A local checkpoint file (open_clip
             ``state_dict`` or OpenAI TorchScript archive), or an open_clip
             pretrained tag resolved from the local open_clip cache.
@@ -49,12 +76,12 @@ class CLIPTeacher(TeacherWrapper):
                  **kwargs):
         super().__init__(mean=mean, std=std, **kwargs)
         import open_clip
-        from open_clip.model import _build_vision_tower
+        cfg = open_clip.get_model_config(model_name)
+        if cfg is None:
+            raise ValueError(f'open_clip knows no model {model_name!r}')
+        embed_dim = cfg['embed_dim']
         if vision_cfg is None:
-            cfg = open_clip.get_model_config(model_name)
-            if cfg is None:
-                raise ValueError(f'open_clip knows no model {model_name!r}')
-            embed_dim, vision_cfg = cfg['embed_dim'], dict(cfg['vision_cfg'])
+            vision_cfg = dict(cfg['vision_cfg'])
         else:
             vision_cfg = dict(vision_cfg)
             embed_dim = vision_cfg.pop('embed_dim', vision_cfg['width'])
@@ -70,8 +97,13 @@ class CLIPTeacher(TeacherWrapper):
                     f'CLIP weights {pretrained!r} are neither a file nor an '
                     f'open_clip pretrained tag of {model_name!r}')
             quick_gelu = tag_cfg.get('quick_gelu', quick_gelu)
-        self.model = _build_vision_tower(
-            embed_dim, vision_cfg, quick_gelu=quick_gelu)
+        self.model = open_clip.create_model(
+            model_name,
+            load_weights=False,
+            embed_dim=embed_dim,
+            vision_cfg=vision_cfg,
+            text_cfg=_UNUSED_TEXT_TOWER,
+            quick_gelu=quick_gelu).visual
         self.out_indices = default_levels(out_indices, vision_cfg['layers'])
         if pretrained is not None:
             if tag_cfg:  # read from the local open_clip cache when offline
@@ -84,10 +116,18 @@ class CLIPTeacher(TeacherWrapper):
                 convert=self._resize_pos_embed)
         self.freeze()
 
+    @property
+    def num_prefix_tokens(self) -> int:
+        """Class (and other prefix) tokens before the grid's, counted in
+        the model's position embedding."""
+        return self.model.positional_embedding.shape[0] - \
+            self.grid[0] * self.grid[1]
+
     def _resize_pos_embed(self, state: dict) -> dict:
         if 'positional_embedding' in state:
             state['positional_embedding'] = resize_grid_embedding(
-                state['positional_embedding'], 1, self.grid)
+                state['positional_embedding'], self.num_prefix_tokens,
+                self.grid)
         return state
 
     @property
@@ -98,21 +138,13 @@ class CLIPTeacher(TeacherWrapper):
         return crop_to_patch_multiple(x, self.patch_size)
 
     def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """open_clip's embedding + transformer, with the position embedding
-        interpolated when the input grid is not the one built for."""
-        v = self.model
-        b = x.shape[0]
+        """The tower's intermediate features; an input grid other than the
+        one built for runs with the position embedding resized to it."""
+        intermediates = _Intermediates(self.model, list(self.out_indices))
         grid = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
-        tokens = v.conv1(x).flatten(2).transpose(1, 2)
-        cls = v.class_embedding.to(tokens.dtype).expand(b, 1, -1)
-        tokens = torch.cat([cls, tokens], dim=1)
-        pos = v.positional_embedding
-        if grid != self.grid:
-            pos = resize_grid_embedding(pos, 1, grid, self.grid)
-        tokens = v.ln_pre(v.patch_dropout(tokens + pos.to(tokens.dtype)))
-        _, feats = v.transformer.forward_intermediates(
-            tokens, indices=list(self.out_indices), stop_early=True)
-        return [
-            f[:, 1:].reshape(b, *grid, -1).permute(0, 3, 1, 2).contiguous()
-            for f in feats
-        ]
+        if grid == self.grid:
+            return intermediates(x)
+        pos = resize_grid_embedding(self.model.positional_embedding,
+                                    self.num_prefix_tokens, grid, self.grid)
+        return torch.func.functional_call(
+            intermediates, {'tower.positional_embedding': pos}, (x, ))

@@ -23,9 +23,10 @@ SAM_ARCHS = {
 }
 
 
-def rel_pos_attention(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+class RelPosSDPAttention(nn.Module):
     """segment_anything's attention (with decomposed relative positions) as
-    one fused ``scaled_dot_product_attention`` call.
+    one fused ``scaled_dot_product_attention`` call; it takes the place of
+    a block's ``Attention`` and its parameters (same names, same values).
 
     SAM adds ``q . Rh[kh(j)] + q . Rw[kw(j)]`` to the logit of query ``i``
     and key ``j``. That bias is itself a dot product, of
@@ -36,17 +37,31 @@ def rel_pos_attention(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     Args:
         attn: A ``segment_anything`` ``Attention`` module.
-        x: ``(B, H, W, C)`` tokens.
     """
-    from segment_anything.modeling.image_encoder import get_rel_pos
-    b, h, w, _ = x.shape
-    heads = attn.num_heads
-    qkv = attn.qkv(x).reshape(b, h * w, 3, heads, -1).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv.unbind(0)  # B, heads, HW, c
-    c = q.shape[-1]
-    if attn.use_rel_pos:
-        rh = get_rel_pos(h, h, attn.rel_pos_h).to(q.dtype)  # h, h, c
-        rw = get_rel_pos(w, w, attn.rel_pos_w).to(q.dtype)  # w, w, c
+
+    def __init__(self, attn: nn.Module):
+        super().__init__()
+        self.num_heads = attn.num_heads
+        self.scale = attn.scale
+        self.use_rel_pos = attn.use_rel_pos
+        self.qkv, self.proj = attn.qkv, attn.proj
+        if self.use_rel_pos:
+            self.rel_pos_h, self.rel_pos_w = attn.rel_pos_h, attn.rel_pos_w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, H, W, C)`` tokens -> ``(B, H, W, C)``."""
+        from segment_anything.modeling.image_encoder import get_rel_pos
+        b, h, w, _ = x.shape
+        heads = self.num_heads
+        qkv = self.qkv(x).reshape(b, h * w, 3, heads,
+                                  -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # B, heads, HW, c
+        c = q.shape[-1]
+        if not self.use_rel_pos:
+            out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+            return self.proj(out.transpose(1, 2).reshape(b, h, w, -1))
+        rh = get_rel_pos(h, h, self.rel_pos_h).to(q.dtype)  # h, h, c
+        rw = get_rel_pos(w, w, self.rel_pos_w).to(q.dtype)  # w, w, c
         rq = q.reshape(b, heads, h, w, c)
         bias_h = torch.einsum('bnhwc,hkc->bnhwk', rq, rh).reshape(
             b, heads, h * w, h)
@@ -62,31 +77,12 @@ def rel_pos_attention(attn: nn.Module, x: torch.Tensor) -> torch.Tensor:
         pad = -(c + h + w) % 8
         zeros = q.new_zeros(()).expand(h * w, pad)
         codes = torch.cat([code_h, code_w, zeros], -1).expand(b, heads, -1, -1)
-        q = torch.cat([q * attn.scale, bias_h, bias_w,
+        q = torch.cat([q * self.scale, bias_h, bias_w,
                        zeros.expand(b, heads, -1, -1)], -1)
         k = torch.cat([k, codes], -1)
         v = F.pad(v, (0, q.shape[-1] - c))  # equal head dims: fused kernels
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0)[..., :c]
-    else:
-        out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
-    out = out.transpose(1, 2).reshape(b, h, w, -1)
-    return attn.proj(out)
-
-
-def sam_block(blk: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """segment_anything's ``Block.forward`` with :func:`rel_pos_attention`."""
-    from segment_anything.modeling.image_encoder import (window_partition,
-                                                         window_unpartition)
-    shortcut = x
-    x = blk.norm1(x)
-    if blk.window_size > 0:
-        size = x.shape[1:3]
-        x, pad_hw = window_partition(x, blk.window_size)
-    x = rel_pos_attention(blk.attn, x)
-    if blk.window_size > 0:
-        x = window_unpartition(x, blk.window_size, pad_hw, size)
-    x = shortcut + x
-    return x + blk.mlp(blk.norm2(x))
+        return self.proj(out.transpose(1, 2).reshape(b, h, w, -1))
 
 
 def resize_longest_and_pad(x: torch.Tensor,
@@ -121,10 +117,10 @@ class SAMTeacher(TeacherWrapper):
             which stretches the features of non-square inputs).
         checkpoint (str, optional): A SAM ``.pth`` (full model, keys
             ``image_encoder.*``) or an image-encoder state dict.
-        fused_attention (bool): Run attention through
-            :func:`rel_pos_attention` (default; same values as
-            segment_anything's own, without its ``(HW)^2`` matrices) or
-            through segment_anything's blocks unchanged.
+        fused_attention (bool): Replace each block's attention with
+            :class:`RelPosSDPAttention` (default; same values as
+            segment_anything's own, without its ``(HW)^2`` matrices) or keep
+            segment_anything's.
         out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
     """
 
@@ -140,7 +136,6 @@ class SAMTeacher(TeacherWrapper):
                  **kwargs):
         super().__init__(**kwargs)
         from segment_anything.modeling import ImageEncoderViT
-        self.fused_attention = fused_attention
         settings = SAM_ARCHS[arch] if isinstance(arch, str) else dict(arch)
         self.img_size = img_size
         self.patch_size = patch_size
@@ -163,6 +158,9 @@ class SAMTeacher(TeacherWrapper):
                 checkpoint,
                 prefixes=('image_encoder.', ''),
                 ignore=('neck.', ))
+        if fused_attention:
+            for block in self.model.blocks:
+                block.attn = RelPosSDPAttention(block.attn)
         self.freeze()
 
     @property
@@ -179,7 +177,7 @@ class SAMTeacher(TeacherWrapper):
             x = x + self.model.pos_embed
         feats = []
         for i, blk in enumerate(self.model.blocks):
-            x = sam_block(blk, x) if self.fused_attention else blk(x)
+            x = blk(x)
             if i in self.out_indices:
                 feats.append(x.permute(0, 3, 1, 2).contiguous())
             if i == self.out_indices[-1]:

@@ -1,38 +1,25 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Small helpers shared by the model components."""
+"""Single tensors rebuilt in backward instead of being kept for it.
+
+:class:`RecomputeScope` is the mechanism; :func:`recompute_later`,
+:func:`autocast_input` and :func:`recompute_outputs_of` register tensors
+with it. Model code does not call any of this: :mod:`sak_mm.memory.policies`
+applies it to a built model from outside (``SAKDistiller(save_memory=True)``).
+
+PyTorch has no public API for some of what it needs, used here and nowhere
+else: the saved-tensor hooks active around a scope (so that hooks pushed
+outside it, e.g. a memory counter, see what it saves), a tensor's in-place
+version counter (a registered tensor modified in place is never rebuilt
+with other values), a view's base tensor and the name of a dtype cast's
+autograd node (``ToCopyBackward0``).
+"""
 import functools
 import threading
 import weakref
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional
 
-import numpy as np
 import torch
 import torch.nn as nn
-
-
-def evenly_spaced_levels(num_layers: int, num_levels: int = 4) -> List[int]:
-    """Block indices ``{L/4, L/2, 3L/4, L}`` (0-based) of a ``num_layers``
-    deep ViT, e.g. ``[5, 11, 17, 23]`` for 24 blocks (paper Sec. 3.2)."""
-    if num_layers < num_levels:
-        raise ValueError(f'cannot take {num_levels} levels from '
-                         f'{num_layers} blocks')
-    return [num_layers * (k + 1) // num_levels - 1 for k in range(num_levels)]
-
-
-def plain_drop_probs(module: nn.Module) -> None:
-    """Turn the numpy ``drop_prob`` of every DropPath in ``module`` into a
-    Python float.
-
-    mmpretrain's ViTs give each block's DropPath a value of
-    ``np.linspace``. Dynamo traces numpy scalars as tensors, so mmcv's
-    ``if drop_prob == 0. or not training`` becomes a data-dependent branch
-    in every block's attention and MLP, where ``torch.compile`` breaks the
-    graph. A float is a constant to it (the value is the same).
-    """
-    for m in module.modules():
-        prob = getattr(m, 'drop_prob', None)
-        if isinstance(prob, np.generic):
-            m.drop_prob = prob.item()
 
 
 def _keep(tensor: torch.Tensor) -> torch.Tensor:
@@ -259,16 +246,22 @@ class RecomputeScope:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close(check=exc[0] is None)
+
+    def close(self, check: bool = True) -> None:
+        """Leave the scope; ``check``: raise if a registered tensor was
+        modified in place after an op saved it (skipped while an exception
+        is propagating)."""
         if self._hooks is None:
             return
         self._active.stack.pop()
-        self._hooks.__exit__(*exc)
+        self._hooks.__exit__(None, None, None)
         self._hooks = None
         entries, self._entries = self._entries, []
         for entry in entries:
             tensor = entry.ref()
-            if entry.saved and tensor is not None and \
-                    tensor._version != entry.version and exc[0] is None:
+            if check and entry.saved and tensor is not None and \
+                    tensor._version != entry.version:
                 raise RuntimeError(
                     'a tensor registered for recomputation was modified in '
                     'place after an op saved it for backward; its '
@@ -316,68 +309,30 @@ def recompute_outputs_of(module: nn.Module) -> None:
     module.register_forward_hook(_register_output)
 
 
-def _check_only_leaf(loss: torch.Tensor, leaf: torch.Tensor) -> None:
-    """Raise if ``loss`` needs the gradient of any tensor but ``leaf``."""
-    seen, stack = set(), [loss.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        variable = getattr(node, 'variable', None)  # AccumulateGrad
-        if variable is not None and variable is not leaf:
-            raise RuntimeError(
-                f'losses_with_early_grad: a loss term also depends on a '
-                f'{tuple(variable.shape)} tensor that needs a gradient; '
-                f'only the map it is given gets one (detach the others)')
-        stack.extend(next_node for next_node, _ in node.next_functions)
+def scope_around(module: nn.Module,
+                 when: Optional[Callable[[tuple], bool]] = None) -> None:
+    """Run every call of ``module`` inside its own :class:`RecomputeScope`
+    (forward hooks; the scope also closes when the forward raises).
 
-
-class _LossesWithEarlyGrad(torch.autograd.Function):
-    """See :func:`losses_with_early_grad`."""
-
-    @staticmethod
-    def forward(ctx, terms: Callable, x: torch.Tensor):
-        # the inner graph lives only in here: enclosing saved-tensor hooks
-        # (memory accounting, offloading) see just the kept gradients
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
-                _keep, _keep):
-            leaf = x.detach().requires_grad_()
-            losses = tuple(terms(leaf))
-            for loss in losses:
-                _check_only_leaf(loss, leaf)
-            last = len(losses) - 1
-            grads = [
-                torch.autograd.grad(loss, leaf, retain_graph=i < last)[0]
-                for i, loss in enumerate(losses)
-            ]
-        ctx.save_for_backward(*grads)
-        return tuple(loss.detach() for loss in losses)
-
-    @staticmethod
-    def backward(ctx, *grad_losses):
-        grads = ctx.saved_tensors
-        return None, sum(g * go for g, go in zip(grads, grad_losses))
-
-
-def losses_with_early_grad(
-        terms: Callable[[torch.Tensor], Sequence[torch.Tensor]],
-        x: torch.Tensor) -> tuple:
-    """``tuple(terms(x))``, scalar losses of ``x``, with their gradients
-    with respect to ``x`` formed right away.
-
-    Autograd would keep what the losses' backward needs until the backward
-    pass: for a loss on a resized map, full-size fp32 copies (a
-    distillation target at the teacher's resolution, logits at the input
-    resolution). Here each term's gradient, of ``x``'s size and dtype, is
-    computed in the forward pass and kept instead; backward weights them
-    by the incoming gradients. The values are those of the plain terms.
-    ``terms`` must not use any other tensor that needs a gradient (it
-    would get none). Without autograd, when ``x`` needs no gradient, and
-    for fp16 ``x``, the terms are simply evaluated: an fp16 gradient formed
-    before a loss scaler multiplies it (fp16 AMP) could underflow.
+    Args:
+        module: The module.
+        when: Called with each call's positional arguments; False runs that
+            call without a scope (e.g. while the module is checkpointed).
     """
-    if torch.is_grad_enabled() and x.requires_grad and \
-            x.dtype != torch.float16:
-        return _LossesWithEarlyGrad.apply(terms, x)
-    return tuple(terms(x))
+    scopes: List[Optional[RecomputeScope]] = []
+
+    def enter(module, args):
+        if torch.compiler.is_compiling():
+            return
+        scope = RecomputeScope() if when is None or when(args) else None
+        scopes.append(scope.__enter__() if scope is not None else None)
+
+    def leave(module, args, output):
+        if torch.compiler.is_compiling():
+            return
+        scope = scopes.pop()
+        if scope is not None:
+            scope.close(check=output is not None)  # None: forward raised
+
+    module.register_forward_pre_hook(enter)
+    module.register_forward_hook(leave, always_call=True)
