@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """The shipped configs parse and say what the paper says."""
+import ast
 import glob
 import os.path as osp
 from unittest import mock
@@ -11,13 +12,43 @@ from sak_mm.utils import set_precision
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', '_base_', '*', '*.py')))
+    glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_config_parses(path):
     Config.fromfile(path)
+
+
+def _bases(path):
+    """The config files ``path`` names in its ``_base_``."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            value = ast.literal_eval(node.value)
+            names = [value] if isinstance(value, str) else list(value)
+    return [osp.normpath(osp.join(osp.dirname(path), n)) for n in names]
+
+
+def _depth(path) -> int:
+    """Links in the longest ``_base_`` chain above ``path``."""
+    return max((1 + _depth(b) for b in _bases(path)), default=0)
+
+
+def test_inheritance_is_at_most_three_links_deep():
+    """An ablation row -> its main config -> a dataset base -> the shared
+    loader settings, at most; ViT-B and ViT-S students build on the ViT-B
+    model base, not on a ViT-L config (unless their teachers are ViT-L)."""
+    depths = {osp.relpath(p, ROOT): _depth(p) for p in CONFIGS}
+    assert max(depths.values()) == 3, depths
+    for path in CONFIGS:
+        name = osp.basename(path)
+        if any(f'_vit{s}' in name for s in 'bs') and 'dinov2l' not in name:
+            for base in _bases(path):
+                assert 'vitl' not in osp.basename(base), (name, base)
 
 
 @pytest.mark.parametrize('name', [

@@ -2,7 +2,8 @@
 # shared by the four simple heads; no teachers, no adapters, no routers.
 _base_ = [
     '../_base_/models/sak_vitl.py', '../_base_/datasets/nyud.py',
-    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+    '../_base_/tasks/nyud.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py'
 ]
 crop_size = (448, 576)
 model = dict(
@@ -21,3 +22,6 @@ model = dict(
     heads={{_base_.nyud_heads}})
 sync_bn = 'torch'
 custom_hooks = []  # no MoR routers to record
+# Delta_m against the paper's ViT-L single-task baselines (Table 6)
+val_evaluator = dict(reference={{_base_.nyud_vitl_references}})
+test_evaluator = dict(reference={{_base_.nyud_vitl_references}})

@@ -4,7 +4,8 @@
 # few minutes; it exercises every part of the real pipeline.
 _base_ = [
     '../_base_/models/sak_vitl.py', '../_base_/datasets/nyud.py',
-    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+    '../_base_/tasks/nyud.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py'
 ]
 crop_size = (96, 128)
 tiny_vit = dict(
@@ -71,14 +72,12 @@ test_dataloader = val_dataloader
 # boundary metric, which needs the optional pyEdgeEval (a C++ extension);
 # with it installed, add it with --cfg-options
 # test_evaluator.task_metrics.edge.type=BoundaryMetric
-val_evaluator = dict(reference=None)
 test_evaluator = dict(
     task_metrics=dict(
         _delete_=True,
         semseg=dict(type='SemSegMetric', num_classes=40),
         depth=dict(type='DepthMetric'),
-        normals=dict(type='NormalsMetric')),
-    reference=None)
+        normals=dict(type='NormalsMetric')))
 
 max_iters = 600
 # the demo runs anywhere, CPU included: full precision (the real configs

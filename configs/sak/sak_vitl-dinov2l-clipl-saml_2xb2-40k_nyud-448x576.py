@@ -3,7 +3,8 @@
 # at 2 images per GPU, starting from a stage-1 (ImageNet) checkpoint.
 _base_ = [
     '../_base_/models/sak_vitl.py', '../_base_/datasets/nyud.py',
-    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+    '../_base_/tasks/nyud.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py'
 ]
 crop_size = (448, 576)
 model = dict(
@@ -14,3 +15,6 @@ model = dict(
 sync_bn = 'torch'
 # stage-1 student (aligners are dropped when loading, as in the paper)
 load_from = 'work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-384px/epoch_30.pth'
+# Delta_m against the paper's ViT-L single-task baselines (Table 6)
+val_evaluator = dict(reference={{_base_.nyud_vitl_references}})
+test_evaluator = dict(reference={{_base_.nyud_vitl_references}})

@@ -3,7 +3,8 @@
 # iterations at 2 images per GPU, starting from the stage-1 student.
 _base_ = [
     '../_base_/models/sak_vitl.py', '../_base_/datasets/pascal_context.py',
-    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+    '../_base_/tasks/pascal_context.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py'
 ]
 crop_size = (512, 512)
 model = dict(
@@ -14,3 +15,6 @@ model = dict(
 sync_bn = 'torch'
 load_from = ('work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-'
              '384px/epoch_30.pth')
+# Delta_m against the paper's ViT-L single-task baselines (Table 5)
+val_evaluator = dict(reference={{_base_.pascal_vitl_references}})
+test_evaluator = dict(reference={{_base_.pascal_vitl_references}})

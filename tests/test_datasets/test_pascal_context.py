@@ -86,9 +86,12 @@ def test_sak_trains_and_evaluates_on_pascal_context(pascal_root, tmp_path):
     from mmengine.runner import Runner
 
     from tests.conftest import CROP, tiny_sak_cfg
-    base = Config.fromfile(os.path.join(
-        os.path.dirname(__file__), '..', '..', 'configs', '_base_',
-        'datasets', 'pascal_context.py'))
+    configs = os.path.join(os.path.dirname(__file__), '..', '..', 'configs',
+                           '_base_')
+    base = Config.fromfile(os.path.join(configs, 'datasets',
+                                        'pascal_context.py'))
+    tasks = Config.fromfile(os.path.join(configs, 'tasks',
+                                         'pascal_context.py'))
     loader = dict(batch_size=2, num_workers=0,
                   sampler=dict(type='DefaultSampler', shuffle=False),
                   dataset=dict(type='PascalContextDataset',
@@ -102,12 +105,13 @@ def test_sak_trains_and_evaluates_on_pascal_context(pascal_root, tmp_path):
                           cat_max_ratio=0.75),
                      dict(type='RandomHorizontalFlip', prob=0.5),
                      dict(type='PackMultiTaskInputs')]))
-    evaluator = dict(base.val_evaluator.to_dict())
-    test_evaluator = base.test_evaluator.to_dict()
+    references = tasks.pascal_vitl_references.to_dict()
+    evaluator = dict(base.val_evaluator.to_dict(), reference=references)
+    test_evaluator = dict(base.test_evaluator.to_dict(), reference=references)
     test_evaluator['task_metrics']['edge']['num_workers'] = 0
     pytest.importorskip('pyEdgeEval')
     runner = Runner(
-        model=tiny_sak_cfg(heads=base.pascal_heads.to_dict()),
+        model=tiny_sak_cfg(heads=tasks.pascal_heads.to_dict()),
         work_dir=str(tmp_path),
         train_dataloader=train,
         val_dataloader=loader, val_cfg=dict(type='ValLoop'),
