@@ -192,7 +192,7 @@ def test_kernels_compile_for_an_h100_without_spills():
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     env = dict(os.environ, TRITON_INTERPRET='0')
     out = subprocess.run(
-        [sys.executable, 'tools/analysis/kernel_report.py', '--arch', '90'],
+        [sys.executable, 'tools/benchmarks/kernel_report.py', '--arch', '90'],
         cwd=root, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line.split() for line in out.stdout.splitlines()[1:]]

@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""tools/analysis/*, tools/misc/browse_dataset.py and test.py --show-dir."""
+"""tools/analysis/*, tools/benchmarks/*, tools/misc/browse_dataset.py and
+test.py --show-dir."""
 import json
 import os
 import os.path as osp
@@ -150,7 +151,7 @@ def test_tensorboard_switch_adds_the_backend():
 @pytest.mark.parametrize('mode', ['train', 'infer'])
 def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
     def run(*options):
-        run_tool('analysis/benchmark.py', CONFIG, '--mode', mode, '--batch',
+        run_tool('benchmarks/benchmark.py', CONFIG, '--mode', mode, '--batch',
                  '2', '--iters', '2', '--warmup', '1', '--amp', 'fp32',
                  '--device', 'cpu', *options)
         return capsys.readouterr().out
@@ -266,7 +267,7 @@ def test_flop_counter_counts_the_fused_adapter_as_the_eager_one():
 
 
 def test_get_flops_splits_params_and_flops_by_component(capsys):
-    run_tool('analysis/get_flops.py', CONFIG, '--shape', '96', '128')
+    run_tool('benchmarks/get_flops.py', CONFIG, '--shape', '96', '128')
     out = capsys.readouterr().out
     rows = {line.split('  ')[0].strip(): line.split()[-3:]
             for line in out.splitlines()[3:]}
@@ -287,7 +288,7 @@ def test_benchmark_ops_tool_runs_every_row(capsys):
     has every op / pass / precision row and the kernels agree with eager;
     on a GPU a second table times CUDA-graph replays of every row."""
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    run_tool('analysis/benchmark_ops.py', '--device', device, '--batch', '2',
+    run_tool('benchmarks/benchmark_ops.py', '--device', device, '--batch', '2',
              '--tokens', '17', '--dims', '32', '--compile-backend', 'eager')
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines()
@@ -309,7 +310,7 @@ def test_activation_memory_tool_splits_saved_tensors(capsys, monkeypatch):
     copies that are kept are split out as the part that does not grow with
     the batch."""
     def saved(*options, batch=2, amp='fp32'):
-        run_tool('analysis/activation_memory.py', CONFIG, '--batch',
+        run_tool('benchmarks/activation_memory.py', CONFIG, '--batch',
                  str(batch), '--amp', amp, '--cfg-options', *options)
         lines = capsys.readouterr().out.splitlines()
         start = lines.index('saved for backward') + 1

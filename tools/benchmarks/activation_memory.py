@@ -4,15 +4,15 @@ enough): the tensors autograd saves for the backward pass, per component,
 and the step's static memory (parameters, gradients, AdamW states,
 teacher weights).
 
-    python tools/analysis/activation_memory.py configs/sak/sak_vitl_nyud.py --batch 1
-    python tools/analysis/activation_memory.py configs/sak/sak_vitl_nyud.py --cfg-options model.backbone.with_cp=True
+    python tools/benchmarks/activation_memory.py configs/sak/sak_vitl_nyud.py --batch 1
+    python tools/benchmarks/activation_memory.py configs/sak/sak_vitl_nyud.py --cfg-options model.backbone.with_cp=True
 
 Saved tensors are counted once per storage (a tensor saved by two ops, or
 a view of another, counts once) and attributed to the module whose forward
-saved them first; parameters themselves are static memory, not
-activations. Saved tensors computed from parameters alone (autocast's
+saved them first (the loss modules' under "losses and glue"); parameters
+themselves are static memory, not activations. Saved tensors computed from parameters alone (autocast's
 bf16 weight copies, stacked adapter weights; the SAK model rebuilds these
-in backward, a model without ``RecomputeScope`` keeps them) are listed
+in backward, one built with ``save_memory=False`` keeps them) are listed
 apart: they do not grow with the batch, so the batch-N estimate counts
 them once. Teachers run without autograd and save nothing; their
 outputs are a few MB. On the CPU the fused kernels run only with

@@ -2,8 +2,8 @@
 """Training / inference speed, memory and FLOPs of a config, on synthetic
 data with random weights (nothing is read from disk but the config).
 
-    python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode train --batch 8 --amp bf16
-    python tools/analysis/benchmark.py configs/sak/sak_vitl_nyud.py --mode infer --batch 1 --amp bf16
+    python tools/benchmarks/benchmark.py configs/sak/sak_vitl_nyud.py --mode train --batch 8 --amp bf16
+    python tools/benchmarks/benchmark.py configs/sak/sak_vitl_nyud.py --mode infer --batch 1 --amp bf16
 
 A training step is mmengine's ``model.train_step`` with the config's own
 optim wrapper (switched to ``--amp``), so it is what ``tools/train.py``

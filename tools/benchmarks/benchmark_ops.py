@@ -2,8 +2,8 @@
 """Fused kernels of ``sak_mm.ops`` against the eager PyTorch they replace
 and against ``torch.compile`` of that eager code, at a real model's shapes.
 
-    python tools/analysis/benchmark_ops.py                 # ViT-L, NYUD 448x576, batch 8
-    python tools/analysis/benchmark_ops.py --batch 2 --dims 768 --tokens 1009
+    python tools/benchmarks/benchmark_ops.py                 # ViT-L, NYUD 448x576, batch 8
+    python tools/benchmarks/benchmark_ops.py --batch 2 --dims 768 --tokens 1009
 
 For each op, precision (bf16 autocast = AMP training, fp32) and pass
 (forward under no_grad; forward + backward) it prints the median time of

@@ -1,7 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Parameters and forward FLOPs per component of a config's model.
 
-    python tools/analysis/get_flops.py configs/sak/sak_vitl_nyud.py [--shape 448 576]
+    python tools/benchmarks/get_flops.py configs/sak/sak_vitl_nyud.py [--shape 448 576]
 
 Builds the model with random weights (no file is read) and counts one
 image's forward pass with torch's FlopCounterMode, split into each teacher,

@@ -4,7 +4,7 @@
 # teachers, compiled model, CUDA graphs), a short bf16-AMP demo training
 # through tools/train.py, then the kernel table and the model table.
 #
-#   bash tools/analysis/gpu_suite.sh [OUT_DIR] [PARTS...]
+#   bash tools/benchmarks/gpu_suite.sh [OUT_DIR] [PARTS...]
 #
 # OUT_DIR defaults to work_dirs/gpu_suite; PARTS to all of: tests train ops
 # bench-train bench-compile bench-infer (several minutes each on an H100, so a
@@ -46,10 +46,10 @@ fi
 
 if part ops; then
 echo "## Fused kernels vs eager vs torch.compile"
-python tools/analysis/benchmark_ops.py | tee "$OUT/ops.txt"
+python tools/benchmarks/benchmark_ops.py | tee "$OUT/ops.txt"
 fi
 
-B=tools/analysis/benchmark.py
+B=tools/benchmarks/benchmark.py
 L=configs/sak/sak_vitl_nyud.py
 EAGER=(model.backbone.fused_kernels=False model.neck.fused_kernels=False)
 TABLE="$OUT/benchmark_table.md"

@@ -2,8 +2,8 @@
 """Compile the fused kernels of ``sak_mm.ops`` for an NVIDIA GPU without
 one, and report what ptxas says about them.
 
-    python tools/analysis/kernel_report.py            # sm_90 (H100)
-    python tools/analysis/kernel_report.py --arch 80  # A100
+    python tools/benchmarks/kernel_report.py            # sm_90 (H100)
+    python tools/benchmarks/kernel_report.py --arch 80  # A100
 
 For the launch configurations the ops pick at ViT-S/B/L widths (fp32 and
 bf16), prints registers per thread, spilled bytes, shared memory and
