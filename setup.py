@@ -31,7 +31,7 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
-    python_requires='>=3.8',
+    python_requires='>=3.10',  # torch 2.14 needs it
     install_requires=parse_requirements('mminstall') +
     parse_requirements('runtime'),
     extras_require=dict(
