@@ -3,16 +3,17 @@
 
 .. code:: text
 
-    kind       stored as   valid pixels     resampled  rescale by s  h-flip     rotation     prediction
-    label      int64       != 255           nearest    -             -          -            argmax
-    saliency   int64 0/1   != 255           nearest    -             -          -            softmax[1]
-    depth      float       > 0              nearest    divide by s   -          -            clamp >= 0
-    normal     float xyz   non-zero vector  nearest    -             negate x   rotate x, y  unit vector
-    boundary   float 0/1   != 255           nearest    -             -          -            sigmoid
+    kind      values      valid       rescale  h-flip    rotation  prediction
+    label     int64       != 255      -        -         -         argmax
+    saliency  int64 0/1   != 255      -        -         -         softmax[1]
+    depth     float       > 0         divide   -         -         clamp >= 0
+    normal    float xyz   non-zero    -        negate x  turn x,y  unit vector
+    boundary  float 0/1   != 255      -        -         -         sigmoid
 
-Each kind also renders a map as RGB, saves a prediction in its file format
-and synthesises plausible labels (benchmarks, tests). Kinds are registered
-in :data:`~sak_mm.registry.FIELD_KINDS`; a project adds one with
+All resample with nearest neighbours (``interpolation``). Each kind also
+renders a map as RGB, saves a prediction in its file format and
+synthesises plausible labels (benchmarks, tests). Kinds are registered in
+:data:`~sak_mm.registry.FIELD_KINDS`; a project adds one with
 ``@FIELD_KINDS.register_module()`` on a :class:`FieldKind` subclass and
 names it in :func:`~sak_mm.structures.register_field`.
 """

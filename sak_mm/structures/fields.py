@@ -83,8 +83,8 @@ class DenseField:
     def pack(self, arr: np.ndarray) -> torch.Tensor:
         """An ``(H, W, C)`` pipeline map -> the ``(C, H, W)`` tensor of a
         data sample (``int64`` class indices or ``float32``)."""
-        tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0,
-                                                                      1)))
+        chw = np.ascontiguousarray(arr.transpose(2, 0, 1))
+        tensor = torch.from_numpy(chw)
         tensor = tensor.long() if self.is_integer else tensor.float()
         if self.empty_is_invalid and bool(
                 ((tensor == 0) | (tensor == IGNORE_INDEX)).all()):

@@ -110,7 +110,6 @@ def test_demo_train_test_resume(rooms, tmp_path):
         assert f'resumed epoch: 0, iter: {ITERS // 2}' in f.read()
 
 
-
 def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
     """``--amp bf16`` (the GPU configs' default): mmengine's AmpOptimWrapper
     with the scaler disabled steps, checkpoints and resumes. Its GPU-only

@@ -34,6 +34,19 @@ class Adapter(nn.Module):
         return x + self.scale * self.up(self.act(self.down(x)))
 
 
+def _drop_unused_aligners(module, state_dict, prefix, *args) -> None:
+    """Stage 2 drops the stage-1 aligners when it has none (paper B)."""
+    if module.aligners is not None:
+        return
+    keys = [k for k in state_dict if k.startswith(prefix + 'aligners.')]
+    for k in keys:
+        del state_dict[k]
+    if keys:
+        print_log(f'TSAPBackbone: dropped {len(keys)} aligner weights from '
+                  f'the loaded checkpoint (no aligners here)',
+                  logger='current')
+
+
 def _tokens_to_map(tokens: torch.Tensor, hw) -> torch.Tensor:
     b, _, c = tokens.shape
     return tokens.transpose(1, 2).reshape(b, c, *hw)
@@ -128,7 +141,7 @@ class TSAPBackbone(BaseModule):
                     nn.Linear(self.embed_dims, dim) for _ in self.out_indices)
                 for t, dim in aligner_dims.items()
             })
-        self._register_load_state_dict_pre_hook(self._drop_unused_aligners)
+        self.register_load_state_dict_pre_hook(_drop_unused_aligners)
         self._init_adapter_weights()
 
     def _init_adapter_weights(self) -> None:
@@ -144,18 +157,6 @@ class TSAPBackbone(BaseModule):
                 elif isinstance(m, nn.LayerNorm):
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
-
-    def _drop_unused_aligners(self, state_dict, prefix, *args, **kwargs):
-        """Stage 2 drops the stage-1 aligners when it has none (paper B)."""
-        if self.aligners is not None:
-            return
-        keys = [k for k in state_dict if k.startswith(prefix + 'aligners.')]
-        for k in keys:
-            del state_dict[k]
-        if keys:
-            print_log(f'TSAPBackbone: dropped {len(keys)} aligner weights '
-                      f'from the loaded checkpoint (no aligners here)',
-                      logger='current')
 
     def _embed(self, x: torch.Tensor):
         """``Z_0``: the stem's embedding, as ``VisionTransformer.forward``

@@ -22,7 +22,7 @@ class FrozenTeachers(Mapping):
     """
 
     def __init__(self, cfgs: Dict[str, dict]):
-        self._teachers = {name: MODELS.build(cfg) for name, cfg in cfgs.items()}
+        self._teachers = {n: MODELS.build(cfg) for n, cfg in cfgs.items()}
         for name, teacher in self._teachers.items():
             if not isinstance(teacher, TeacherWrapper):
                 raise TypeError(f'teacher {name!r} is a '
