@@ -138,9 +138,42 @@ def test_teacher_weight_errors_name_the_file_and_keys(tmp_path):
 
 
 def test_clip_teacher_interpolates_pos_embed_for_other_sizes():
+    """A grid other than the built one runs with the position embedding
+    resized to it (the model's own is left as it is); the class token's
+    row, counted from the model, is kept."""
     teacher = MODELS.build(tiny_teachers()['clip'])
-    feats = teacher(torch.randn(1, 3, 64, 80))
+    assert teacher.num_prefix_tokens == 1  # 1 + 3 x 4 rows for 48 x 64
+    pos = teacher.model.positional_embedding.clone()
+    x = torch.randn(1, 3, 64, 80)
+    feats = teacher(x)
     assert [f.shape for f in feats] == [(1, 32, 4, 5)] * 4
+    assert torch.equal(teacher.model.positional_embedding, pos)
+    # the same as a tower built for 64 x 80 with the resized embedding
+    wide = MODELS.build(dict(tiny_teachers()['clip'], img_size=(64, 80)))
+    state = teacher.model.state_dict()
+    state['positional_embedding'] = resize_grid_embedding(pos, 1, (4, 5),
+                                                          (3, 4))
+    wide.model.load_state_dict(state)
+    for a, b in zip(feats, wide(x)):
+        torch.testing.assert_close(a, b)
+
+
+def test_clip_teacher_draws_only_its_image_towers_random_numbers():
+    """open_clip builds a text tower beside the image tower; the teacher
+    drops it and its random draws, so what is built after a CLIP teacher
+    gets the weights it would get after the image tower alone."""
+    from open_clip.model import _build_vision_tower  # the reference only
+    cfg = tiny_teachers()['clip']
+    torch.manual_seed(3)
+    teacher = MODELS.build(cfg)
+    after_teacher = torch.get_rng_state()
+    torch.manual_seed(3)
+    vision_cfg = dict(cfg['vision_cfg'], image_size=(48, 64))
+    tower = _build_vision_tower(32, vision_cfg)
+    assert torch.equal(after_teacher, torch.get_rng_state())
+    for a, b in zip(teacher.model.state_dict().values(),
+                    tower.state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_clip_options_quick_gelu_and_unknown_tag():

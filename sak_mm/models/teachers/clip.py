@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.module import register_module_module_registration_hook
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
@@ -18,6 +19,28 @@ OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
 #: the image tower only, so the text tower is built as small as it allows
 _UNUSED_TEXT_TOWER = dict(context_length=1, vocab_size=1, width=8, heads=1,
                           layers=1)
+
+
+def _image_tower(model_name: str, **kwargs) -> nn.Module:
+    """``open_clip.create_model(model_name, **kwargs).visual``, leaving the
+    random number generator where building the image tower alone leaves
+    it: the text tower open_clip builds after it is thrown away, and so are
+    its random draws (the models built after the teacher get the weights
+    they would get without it)."""
+    import open_clip
+    after_image_tower = {}
+
+    def snapshot(module, name, submodule):
+        if name == 'visual' and not after_image_tower:
+            after_image_tower['rng'] = torch.get_rng_state()
+
+    handle = register_module_module_registration_hook(snapshot)
+    try:
+        model = open_clip.create_model(model_name, **kwargs)
+    finally:
+        handle.remove()
+    torch.set_rng_state(after_image_tower['rng'])
+    return model.visual
 
 
 class _Intermediates(nn.Module):
@@ -97,13 +120,13 @@ class CLIPTeacher(TeacherWrapper):
                     f'CLIP weights {pretrained!r} are neither a file nor an '
                     f'open_clip pretrained tag of {model_name!r}')
             quick_gelu = tag_cfg.get('quick_gelu', quick_gelu)
-        self.model = open_clip.create_model(
+        self.model = _image_tower(
             model_name,
             load_weights=False,
             embed_dim=embed_dim,
             vision_cfg=vision_cfg,
             text_cfg=_UNUSED_TEXT_TOWER,
-            quick_gelu=quick_gelu).visual
+            quick_gelu=quick_gelu)
         self.out_indices = default_levels(out_indices, vision_cfg['layers'])
         if pretrained is not None:
             if tag_cfg:  # read from the local open_clip cache when offline
