@@ -124,12 +124,11 @@ def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.01)
     assert opt.fused
-    warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.end) == ('LinearLR', 2)
-    assert warmup.start_factor * opt.lr == pytest.approx(1.25e-7)
-    assert (cosine.type, cosine.begin, cosine.end) == ('CosineAnnealingLR',
-                                                       2, 30)
-    assert cosine.eta_min == 1.25e-6
+    schedule, = cfg.param_scheduler
+    assert schedule.type == 'WarmupCosineLR' and schedule.warmup == 2
+    assert (schedule.warmup_start, schedule.eta_min) == (1.25e-7, 1e-5)
+    assert (schedule.begin, schedule.end) == (0, 30)
+    assert schedule.convert_to_iter_based
     assert cfg.train_cfg.max_epochs == 30
     assert cfg.val_cfg is None and cfg.custom_hooks == []
 
@@ -181,3 +180,45 @@ def test_precision_switch_of_tools_train():
     assert set_precision(cfg, 'fp16').optim_wrapper.loss_scale == 'dynamic'
     with pytest.raises(ValueError, match="precision must be"):
         set_precision(cfg, 'int8')
+
+
+def test_stage1_lr_follows_the_references_timm_scheduler_every_iteration():
+    """The stage-1 schedule, built as the Runner builds it (epochs converted
+    to iterations), gives at every iteration the learning rate the
+    reference trains with: timm's CosineLRScheduler(warmup_prefix=True)
+    stepped with the finished iteration's index (train_s1.py)."""
+    import torch
+    from timm.scheduler.cosine_lr import CosineLRScheduler
+
+    from sak_mm.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'schedules',
+                                   'schedule_30e_distill.py'))
+    epoch_length, epochs = 7, cfg.train_cfg.max_epochs
+    lr = cfg.optim_wrapper.optimizer.lr
+
+    def optimizer():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+    ours = optimizer()
+    spec = dict(cfg.param_scheduler[0], optimizer=ours)
+    spec.pop('convert_to_iter_based')
+    scheduler = PARAM_SCHEDULERS.get(spec.pop('type')).build_iter_from_epoch(
+        epoch_length=epoch_length, **spec)
+    theirs = optimizer()
+    timm = CosineLRScheduler(
+        theirs, t_initial=(epochs - 2) * epoch_length, lr_min=1e-5,
+        warmup_t=2 * epoch_length, warmup_lr_init=1.25e-7,
+        warmup_prefix=True)
+    got, expected = [], []
+    for i in range(epochs * epoch_length):
+        got.append(ours.param_groups[0]['lr'])
+        expected.append(theirs.param_groups[0]['lr'])
+        ours.step()
+        scheduler.step()
+        timm.step(i)
+    assert got == pytest.approx(expected, rel=1e-12, abs=0)
+    # the curve's landmarks: two steps at the start value, the peak at the
+    # end of warm-up, the floor approached at the end
+    assert got[0] == got[1] == 1.25e-7
+    assert got[2 * epoch_length + 1] == pytest.approx(lr)
+    assert 1e-5 < got[-1] < 1.05e-5

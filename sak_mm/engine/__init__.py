@@ -4,9 +4,10 @@ from .checkpoint_io import (AtomicLocalBackend, from_plain,
 from .hooks import (MultiTaskVisualizationHook, RepSimilarityHook,
                     RouterWeightsHook)
 from .runner import PlainCheckpointStateHook, SAKRunner
+from .schedulers import WarmupCosineLR
 
 __all__ = [
     'AtomicLocalBackend', 'load_checkpoint_file', 'safe_loading', 'to_plain',
     'from_plain', 'SAKRunner', 'PlainCheckpointStateHook', 'RouterWeightsHook',
-    'RepSimilarityHook', 'MultiTaskVisualizationHook'
+    'RepSimilarityHook', 'MultiTaskVisualizationHook', 'WarmupCosineLR'
 ]

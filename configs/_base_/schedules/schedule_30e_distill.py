@@ -1,7 +1,9 @@
-# Stage 1 (paper App. B / reference code): AdamW lr 1e-3, wd 0.01, cosine
-# decay to 1.25e-6 after 2 linear warm-up epochs from 1.25e-7, stepped per
-# epoch, 30 epochs, no gradient clipping. bf16 autocast (AmpOptimWrapper);
-# `tools/train.py CONFIG --amp fp32` trains in full precision.
+# Stage 1 (the SAK reference's train_s1.py and configs/s1/*.yml): AdamW lr
+# 1e-3, wd 0.01, 30 epochs, no gradient clipping; per iteration, a linear
+# warm-up from 1.25e-7 over 2 epochs, then cosine annealing to 1e-5 over the
+# other 28 (timm's CosineLRScheduler, warmup_prefix=True, as the reference
+# steps it). bf16 autocast (AmpOptimWrapper); `tools/train.py CONFIG --amp
+# fp32` trains in full precision.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='bfloat16',
@@ -9,9 +11,7 @@ optim_wrapper = dict(
     # fused: one kernel updates every parameter (AdamW's math, in fp32)
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01, fused=True))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.25e-4, by_epoch=True, begin=0,
-         end=2),
-    dict(type='CosineAnnealingLR', T_max=28, eta_min=1.25e-6, by_epoch=True,
-         begin=2, end=30),
+    dict(type='WarmupCosineLR', warmup=2, warmup_start=1.25e-7, eta_min=1e-5,
+         by_epoch=True, begin=0, end=30, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
