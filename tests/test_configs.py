@@ -222,3 +222,19 @@ def test_stage1_lr_follows_the_references_timm_scheduler_every_iteration():
     assert got[0] == got[1] == 1.25e-7
     assert got[2 * epoch_length + 1] == pytest.approx(lr)
     assert 1e-5 < got[-1] < 1.05e-5
+
+
+@pytest.mark.parametrize('path', [
+    p for p in CONFIGS if '_base_' not in p and 'demo' not in p
+], ids=lambda p: osp.relpath(p, ROOT))
+def test_dinov2_and_clip_teachers_are_built_for_the_training_crop(path):
+    """Position grids are resampled once, at load, for the size the teachers
+    are trained at (the reference's timm models are built at the crop)."""
+    cfg = Config.fromfile(path)
+    crop = tuple(cfg.model.data_preprocessor.get('pad_size') or ())
+    teachers = dict(cfg.model.get('teachers') or {})
+    if cfg.model.backbone.type == 'FrozenTeacherBackbone':
+        teachers['probe'] = cfg.model.backbone.teacher
+    for name, teacher in teachers.items():
+        if teacher.type in ('DINOv2Teacher', 'CLIPTeacher'):
+            assert tuple(teacher.img_size) == crop, (name, teacher.img_size)

@@ -8,4 +8,5 @@ model = dict(
         teacher=dict(
             type='DINOv2Teacher',
             arch='base',
+            img_size=(512, 512),
             checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth')))

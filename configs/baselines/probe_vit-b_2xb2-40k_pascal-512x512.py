@@ -10,6 +10,6 @@ model = dict(
             type='DINOv2Teacher',
             arch='base',
             patch_size=16,
-            img_size=384,
+            img_size=(512, 512),
             layer_scale_init_value=0.0,
             checkpoint='checkpoints/vit-base-p16_in21k-in1k-384.pth')))

@@ -17,7 +17,8 @@ model = dict(
                 type='Pretrained',
                 checkpoint='checkpoints/vit-large-p16_in21k-in1k-384.pth',
                 prefix='backbone.'))),
-    teachers=dict(clip=dict(img_size=crop_size)),
+    teachers=dict(
+        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
     neck=None)
 custom_hooks = []  # no routers in stage 1
 default_hooks = dict(

@@ -10,7 +10,8 @@ crop_size = (448, 576)
 model = dict(
     data_preprocessor=dict(pad_size=crop_size),
     backbone=dict(stem=dict(img_size=crop_size)),
-    teachers=dict(clip=dict(img_size=crop_size)),
+    teachers=dict(
+        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
     heads={{_base_.nyud_heads}})
 sync_bn = 'torch'
 # stage-1 student (aligners are dropped when loading, as in the paper)

@@ -10,7 +10,8 @@ crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(pad_size=crop_size),
     backbone=dict(stem=dict(img_size=crop_size)),
-    teachers=dict(clip=dict(img_size=crop_size)),
+    teachers=dict(
+        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
     heads={{_base_.pascal_heads}})
 sync_bn = 'torch'
 load_from = ('work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-'

@@ -236,6 +236,45 @@ def test_dinov2_teacher_reads_the_official_release_layout(tmp_path):
         torch.testing.assert_close(f, ref, atol=1e-5, rtol=1e-5)
 
 
+def test_dinov2_teacher_resamples_the_position_grid_once_as_timm_does(
+        tmp_path):
+    """Built for its input size, the teacher resamples the checkpoint's
+    position embedding at load, bicubic with antialiasing: the SAK
+    reference's timm DINOv2 built at the crop size (timm's checkpoint
+    filter) computes the same features; nothing is resampled per call."""
+    from timm.models.vision_transformer import (VisionTransformer,
+                                                checkpoint_filter_fn)
+    torch.manual_seed(0)
+    arch = dict(patch_size=14, embed_dim=24, depth=4, num_heads=2,
+                mlp_ratio=2.0, init_values=1e-5, num_classes=0)
+    released = VisionTransformer(img_size=56, **arch).state_dict()  # 4 x 4
+    path = tmp_path / 'dinov2_vittiny14_pretrain.pth'
+    torch.save(released, path)
+    crop = (42, 70)  # a 3 x 5 grid: shrinks (antialiasing) and grows
+    reference = VisionTransformer(img_size=crop, **arch).eval()
+    reference.load_state_dict(checkpoint_filter_fn(released, reference))
+    teacher = MODELS.build(dict(tiny_teachers()['dinov2'], img_size=crop,
+                                checkpoint=str(path), renormalize=False))
+    assert teacher.model.patch_resolution == (3, 5)
+    x = torch.randn(1, 3, *crop)
+    blocks = []
+    for blk in reference.blocks:
+        blk.register_forward_hook(lambda m, i, o: blocks.append(o))
+    calls = []
+    import mmpretrain.models.backbones.vision_transformer as mmpretrain_vit
+    resize = mmpretrain_vit.resize_pos_embed
+    with pytest.MonkeyPatch.context() as mp, torch.no_grad():
+        mp.setattr(mmpretrain_vit, 'resize_pos_embed',
+                   lambda pos, src, dst, **kw: calls.append((src, dst))
+                   or resize(pos, src, dst, **kw))
+        reference.forward_features(x)
+        feats = teacher(x)
+    assert calls == [((3, 5), (3, 5))]  # the early return: no resampling
+    for f, ref in zip(feats, blocks):
+        ref = ref[:, 1:].transpose(1, 2).reshape(1, 24, 3, 5)
+        torch.testing.assert_close(f, ref, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize('window', [0, 3])
 def test_fused_sam_attention_equals_segment_anything(window):
     """The decomposed relative-position bias folded into one SDPA call gives

@@ -4,5 +4,5 @@ crop_size = (384, 384)
 model = dict(
     teachers=dict(
         _delete_=True,
-        dinov2=dict(type='DINOv2Teacher', arch='base', checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
+        dinov2=dict(type='DINOv2Teacher', arch='base', img_size=crop_size, checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
     ))

@@ -4,7 +4,7 @@ crop_size = (512, 512)
 model = dict(
     teachers=dict(
         _delete_=True,
-        dinov2=dict(type='DINOv2Teacher', arch='base', checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
+        dinov2=dict(type='DINOv2Teacher', arch='base', img_size=crop_size, checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
     ))
 load_from = ('work_dirs/sak-stage1_vitb-dinov2b_8xb16-30e_in1k-384px/'
              'epoch_30.pth')

@@ -1,6 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """DINOv2 teachers on mmpretrain's VisionTransformer."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -8,7 +8,7 @@ from sak_mm.models.backbones.timm_keys import timm_vit_key_to_mmpretrain
 from sak_mm.models.utils import plain_drop_probs
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from .weights import load_teacher_weights
+from .weights import load_teacher_weights, resize_grid_embedding
 
 
 def official_to_mmpretrain(state: dict) -> dict:
@@ -27,8 +27,14 @@ class DINOv2Teacher(TeacherWrapper):
         arch (str | dict): mmpretrain ``VisionTransformer`` arch, e.g.
             ``'large'`` (DINOv2-L: 1024 wide, 24 blocks) or a custom dict.
         patch_size (int): Defaults to 14.
-        img_size (int): Size of the pretrained position grid (518 for the
-            released weights); other inputs are interpolated on the fly.
+        img_size (int | tuple): Input ``(H, W)`` the teacher is trained with
+            (the student's crop), cropped to a multiple of the patch size.
+            The position embedding is built for that grid and the
+            checkpoint's (37 x 37 for the released weights, made at 518) is
+            resampled to it once, at load, as the SAK reference's timm
+            models resample it (:func:`~.weights.resize_grid_embedding`).
+            Other input sizes interpolate it on every call (mmpretrain's
+            bicubic, without antialiasing).
         layer_scale_init_value (float): Must be non-zero for DINOv2 weights.
         out_indices (Sequence[int], optional): Blocks to read; defaults to
             the 4 evenly spaced ones.
@@ -42,7 +48,7 @@ class DINOv2Teacher(TeacherWrapper):
     def __init__(self,
                  arch: Union[str, dict] = 'large',
                  patch_size: int = 14,
-                 img_size: int = 518,
+                 img_size: Union[int, Tuple[int, int]] = 518,
                  layer_scale_init_value: float = 1e-5,
                  out_indices: Optional[Sequence[int]] = None,
                  checkpoint: Optional[str] = None,
@@ -54,9 +60,11 @@ class DINOv2Teacher(TeacherWrapper):
             else arch
         self.out_indices = default_levels(out_indices, probe['num_layers'])
         self.patch_size = patch_size
+        h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
         self.model = VisionTransformer(
             arch=arch,
-            img_size=img_size,
+            img_size=(h // patch_size * patch_size,
+                      w // patch_size * patch_size),
             patch_size=patch_size,
             layer_scale_init_value=layer_scale_init_value,
             out_indices=list(self.out_indices),
@@ -69,8 +77,19 @@ class DINOv2Teacher(TeacherWrapper):
                 checkpoint,
                 prefixes=('backbone.', ''),
                 ignore=('ln1.', 'head.', 'ln2.', 'norm.', 'mask_token'),
-                convert=official_to_mmpretrain)
+                convert=self._convert)
         self.freeze()
+
+    def _convert(self, state: dict) -> dict:
+        """The checkpoint in mmpretrain's layout, its position embedding
+        resampled to the grid the teacher is built for."""
+        state = official_to_mmpretrain(state)
+        pos = state.get('pos_embed')
+        if pos is not None and pos.shape != self.model.pos_embed.shape:
+            state['pos_embed'] = resize_grid_embedding(
+                pos, self.model.num_extra_tokens,
+                self.model.patch_resolution)
+        return state
 
     @property
     def embed_dims(self) -> int:

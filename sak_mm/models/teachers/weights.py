@@ -94,9 +94,11 @@ def resize_grid_embedding(pos: torch.Tensor,
                           new_grid: Sequence[int],
                           old_grid: Optional[Sequence[int]] = None
                           ) -> torch.Tensor:
-    """Bicubically resize a ``(N_prefix + h*w, C)`` or ``(1, ..., C)``
-    position embedding laid out on an ``old_grid`` (square when None) to
-    ``new_grid``; prefix (class) tokens are kept as they are."""
+    """Resize a ``(N_prefix + h*w, C)`` or ``(1, ..., C)`` position
+    embedding laid out on an ``old_grid`` (square when None) to
+    ``new_grid`` as timm resamples checkpoints (the SAK reference's
+    teachers): bicubic with antialiasing (PIL's cubic kernel, a = -0.5, also
+    where the grid grows). Prefix (class) tokens are kept as they are."""
     squeeze = pos.dim() == 2
     if squeeze:
         pos = pos[None]
@@ -111,7 +113,8 @@ def resize_grid_embedding(pos: torch.Tensor,
     if tuple(old_grid) != tuple(new_grid):
         grid = grid.reshape(1, *old_grid, -1).permute(0, 3, 1, 2).float()
         grid = torch.nn.functional.interpolate(
-            grid, size=tuple(new_grid), mode='bicubic', align_corners=False)
+            grid, size=tuple(new_grid), mode='bicubic', align_corners=False,
+            antialias=True)
         grid = grid.permute(0, 2, 3, 1).reshape(1, -1, pos.shape[-1]).to(
             pos.dtype)
     out = torch.cat([prefix, grid], dim=1)
