@@ -236,5 +236,5 @@ def test_dinov2_and_clip_teachers_are_built_for_the_training_crop(path):
     if cfg.model.backbone.type == 'FrozenTeacherBackbone':
         teachers['probe'] = cfg.model.backbone.teacher
     for name, teacher in teachers.items():
-        if teacher.type in ('DINOv2Teacher', 'CLIPTeacher'):
+        if teacher.type in ('DINOv2Teacher', 'CLIPTeacher', 'TimmViTTeacher'):
             assert tuple(teacher.img_size) == crop, (name, teacher.img_size)

@@ -33,6 +33,9 @@ TINY = {
     'SAMTeacher': dict(
         arch=dict(embed_dim=32, depth=4, num_heads=2,
                   global_attn_indexes=(1, 3)), img_size=64, window_size=2),
+    'TimmViTTeacher': dict(
+        model_name='vit_base_patch16_clip_384', img_size=CROP,
+        model_kwargs=dict(embed_dim=32, depth=4, num_heads=2)),
 }
 WEIGHT_KEYS = ('checkpoint', 'pretrained', 'model_name', 'init_cfg')
 

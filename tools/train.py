@@ -32,6 +32,12 @@ def parse_args():
         '"--amp" turns AMP on for a config without it (bf16 where '
         'supported, else fp16)')
     parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate linearly from the config\'s '
+        'auto_scale_lr.base_batch_size (the reference\'s batch) to the batch '
+        'of this run (GPUs x batch_size)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -59,6 +65,11 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp is not None:
         set_precision(cfg, args.amp)
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise KeyError(f'{args.config} sets no auto_scale_lr.'
+                           f'base_batch_size to scale the learning rate from')
+        cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

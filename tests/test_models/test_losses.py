@@ -96,6 +96,20 @@ def test_distill_loss_upsamples_the_smaller_map():
         DistillLoss()(torch.randn(1, 4, 3, 4), torch.randn(1, 5, 3, 4))
 
 
+def test_distillation_resizes_by_height_as_the_reference():
+    """The reference (losses.py) resizes the student's map to the
+    teacher's when the teacher's is taller, else the teacher's to the
+    student's: a taller but smaller teacher map (5 x 6 = 30 < 4 x 10 = 40
+    student pixels) still upsamples the student; the shipped shapes agree
+    with an area rule, which this case would not."""
+    from sak_mm.models.losses import match_resolution
+    s, t = torch.randn(1, 2, 4, 10), torch.randn(1, 2, 5, 6)
+    s2, t2 = match_resolution(s, t)
+    assert s2.shape[-2:] == (5, 6) and t2 is t
+    s3, t3 = match_resolution(t, s)  # teacher 4 x 10 not taller than 5 x 6
+    assert s3 is t and t3.shape[-2:] == (5, 6)
+
+
 def test_task_losses_accept_bf16_predictions():
     """Under autocast the heads emit bf16; losses are computed in fp32."""
     pred = torch.randn(1, 2, 2, 2).bfloat16()

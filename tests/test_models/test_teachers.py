@@ -275,6 +275,42 @@ def test_dinov2_teacher_resamples_the_position_grid_once_as_timm_does(
         torch.testing.assert_close(f, ref, atol=1e-5, rtol=1e-5)
 
 
+def test_timm_teacher_loads_the_references_clip_layout(tmp_path):
+    """timm's CLIP tower (the reference's teacher) from a local safetensors
+    file of another grid: the features of timm's own model loaded through
+    its checkpoint filter at the crop, and other sizes run too."""
+    from safetensors.torch import save_file
+    from timm import create_model
+    from timm.models.vision_transformer import checkpoint_filter_fn
+    tiny = dict(embed_dim=32, depth=4, num_heads=2)
+    torch.manual_seed(0)
+    released = create_model('vit_base_patch16_clip_384', img_size=32,
+                            **tiny).state_dict()  # 2 x 2 grid, with a head
+    path = str(tmp_path / 'model.safetensors')
+    save_file(released, path)
+    teacher = MODELS.build(dict(
+        type='TimmViTTeacher', model_name='vit_base_patch16_clip_384',
+        img_size=CROP, checkpoint=path, model_kwargs=tiny,
+        renormalize=False))
+    assert_frozen(teacher)
+    assert teacher.embed_dims == 32 and teacher.out_indices == [0, 1, 2, 3]
+    reference = create_model('vit_base_patch16_clip_384', img_size=CROP,
+                             num_classes=0, **tiny).eval()
+    reference.load_state_dict(checkpoint_filter_fn(
+        {k: v for k, v in released.items() if not k.startswith('head.')},
+        reference))
+    _, x = imagenet_normalised()
+    with torch.no_grad():
+        expected = reference.forward_intermediates(
+            x, indices=[0, 1, 2, 3], norm=False, intermediates_only=True)
+    feats = teacher(x)
+    assert [f.shape for f in feats] == [(2, 32, 3, 4)] * 4
+    for a, b in zip(feats, expected):
+        torch.testing.assert_close(a, b)
+    assert [f.shape for f in teacher(torch.randn(1, 3, 64, 80))] == \
+        [(1, 32, 4, 5)] * 4
+
+
 @pytest.mark.parametrize('window', [0, 3])
 def test_fused_sam_attention_equals_segment_anything(window):
     """The decomposed relative-position bias folded into one SDPA call gives

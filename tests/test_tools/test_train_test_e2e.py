@@ -139,3 +139,22 @@ def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
     assert 'resumed epoch: 0, iter: 2' in log and 'AmpOptimWrapper' in log
     for name, value in resumed['state_dict'].items():
         assert torch.isfinite(value.float()).all(), name
+
+
+def test_auto_scale_lr_scales_from_the_references_batch(rooms, tmp_path):
+    """``--auto-scale-lr``: the lr of the configs is the reference's for a
+    batch of 4 (2 GPUs x 2); a run with 2 images trains at half of it."""
+    work = str(tmp_path / 'work')
+    short = {**overrides(rooms), 'train_cfg.max_iters': 1,
+             'train_cfg.val_interval': 100, 'param_scheduler.0.end': 1,
+             'train_dataloader.batch_size': 2}
+    run_tool('train.py', CONFIG, '--work-dir', work, '--auto-scale-lr',
+             '--cfg-options', *[f'{k}={v}' for k, v in short.items()])
+    logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
+    with open(logs[-1]) as f:
+        log = f.read()
+    assert ('LR is set based on batch size of 4 and the current batch size '
+            'is 2. Scaling the original LR by 0.5.') in log
+    state = torch.load(osp.join(work, 'iter_1.pth'), weights_only=True)
+    group = state['optimizer']['param_groups'][0]
+    assert group['initial_lr'] == pytest.approx(5e-4)  # 1e-3 x 2 / 4

@@ -15,3 +15,6 @@ param_scheduler = [
          by_epoch=True, begin=0, end=30, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
+# the reference's lr is for 8 GPUs x 16 images; `tools/train.py
+# --auto-scale-lr` scales it linearly to the batch actually used
+auto_scale_lr = dict(enable=False, base_batch_size=128)

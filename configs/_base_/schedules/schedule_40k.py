@@ -20,3 +20,6 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# the reference's lr is for 2 GPUs x 2 images; `tools/train.py --auto-scale-lr`
+# scales it linearly to the batch actually used (GPUs x batch_size)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

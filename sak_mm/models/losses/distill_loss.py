@@ -10,12 +10,12 @@ from sak_mm.registry import MODELS
 
 
 def match_resolution(student: torch.Tensor, teacher: torch.Tensor):
-    """Bilinearly resize the lower-resolution map to the other's size."""
+    """Bilinearly resize one map to the other's size, as the SAK reference
+    does: the student's to the teacher's when the teacher's map is taller,
+    the teacher's to the student's otherwise."""
     if student.shape[-2:] == teacher.shape[-2:]:
         return student, teacher
-    s_area = student.shape[-2] * student.shape[-1]
-    t_area = teacher.shape[-2] * teacher.shape[-1]
-    if t_area > s_area:
+    if teacher.shape[-2] > student.shape[-2]:
         student = F.interpolate(
             student, teacher.shape[-2:], mode='bilinear', align_corners=False)
     else:
@@ -31,8 +31,8 @@ class DistillLoss(nn.Module):
 
     ``L_cos`` is ``1 - cos`` between each sample's flattened student and
     teacher maps, averaged over the batch (cosine-embedding loss, target 1);
-    ``L_smoothL1`` is the element-wise mean with ``beta``. The lower
-    resolution map is first resized to the higher one.
+    ``L_smoothL1`` is the element-wise mean with ``beta``. The maps are
+    first brought to one size (:func:`match_resolution`).
     """
 
     def __init__(self,

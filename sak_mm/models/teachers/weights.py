@@ -13,12 +13,16 @@ class TeacherWeightsError(RuntimeError):
 
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """Read a state dict from ``path`` (weights only; TorchScript archives,
-    such as OpenAI's CLIP release, are read through ``torch.jit``).
+    such as OpenAI's CLIP release, are read through ``torch.jit``,
+    ``.safetensors`` files, such as timm's releases, through safetensors).
 
     Nested ``state_dict`` / ``model`` / ``module`` containers are unwrapped.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'teacher checkpoint not found: {path!r}')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return load_file(path)
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except RuntimeError as err:
