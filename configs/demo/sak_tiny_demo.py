@@ -28,7 +28,7 @@ model = dict(
             arch=dict(
                 embed_dims=48, num_layers=4, num_heads=2,
                 feedforward_channels=96),
-            img_size=56),
+            img_size=crop_size),
         clip=dict(
             type='CLIPTeacher',
             vision_cfg=dict(

@@ -6,16 +6,19 @@
     F_t[b] = g[b, t, 0] * TAS[b] + sum_i g[b, t, i] * TSAP_i[b]
 
 Shapes: ``TAS (B, P, D)`` (token layout; rows may be a strided view such as
-``z[:, 1:]``), ``TSAP (N, B, P, D)``, gates ``g (B, T, N+1)`` ->
-``F (T, B, P, D)``.
+``z[:, 1:]``), ``TSAP (N, B, P, D)``, gates ``g (B, T, N+1)`` (one per image)
+or ``(B, T, N+1, P)`` (one per pixel, the MoR routers' noisy training
+gates) -> ``F (T, B, P, D)``.
 
 Eager PyTorch stacks the experts, then multiplies and sums once per task
 (about ``2E + T (2E + 1)`` map-sized passes for E experts); the kernel reads
 each expert once and writes each task once (``E + T``). Its backward pass is
 one more kernel that reads the task gradients and experts once, writes the
 expert gradients and per-block partial sums of the gate gradients (summed
-deterministically afterwards, no atomics). Accumulation is in fp32; the
-gates are rounded to the experts' dtype first, as eager's ``g.to(dtype)``.
+deterministically afterwards, no atomics; per-pixel gate gradients, a sum
+over each pixel's channels, are one batched product outside the kernel).
+Accumulation is in fp32; the gates are rounded to the experts' dtype first,
+as eager's ``g.to(dtype)``.
 """
 from typing import List, Sequence, Tuple
 
@@ -29,17 +32,25 @@ if HAS_TRITON:
     from ._triton import round_to, tl
 
     @triton.jit
-    def _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND: tl.constexpr):
-        """Gates ``g[b, :, e]`` as fp32, rounded to the experts' dtype."""
-        g = tl.load(g_ptr + b * T * E + tt * E + e, mask=t_ok,
-                    other=0.).to(tl.float32)
-        return round_to(g, ROUND)
+    def _gate(g_ptr, b, tt, t_ok, e, T, E, i, ok, P, D,
+              PER_PIXEL: tl.constexpr, ROUND: tl.constexpr):
+        """Gates ``g[b, :, e]`` (``g[b, :, e, i // D]`` per pixel) as a
+        ``(T_PAD, 1 or BLOCK)`` fp32 tile, rounded to the experts' dtype."""
+        if PER_PIXEL:
+            offs = ((b * T + tt[:, None]) * E + e).to(tl.int64) * P + \
+                (i // D)[None, :]
+            g = tl.load(g_ptr + offs, mask=t_ok[:, None] & ok[None, :],
+                        other=0.)
+        else:
+            g = tl.load(g_ptr + b * T * E + tt * E + e, mask=t_ok,
+                        other=0.)[:, None]
+        return round_to(g.to(tl.float32), ROUND)
 
     @triton.jit
-    def _mor_mix_fwd_kernel(tas_ptr, tsap_ptr, g_ptr, out_ptr, B, PD,
+    def _mor_mix_fwd_kernel(tas_ptr, tsap_ptr, g_ptr, out_ptr, B, P, D, PD,
                             tas_stride_b, T, E: tl.constexpr,
                             BLOCK: tl.constexpr, T_PAD: tl.constexpr,
-                            ROUND: tl.constexpr):
+                            PER_PIXEL: tl.constexpr, ROUND: tl.constexpr):
         b = tl.program_id(0)
         i = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         ok = i < PD
@@ -54,17 +65,19 @@ if HAS_TRITON:
                 x = tl.load(
                     tsap_ptr + ((e - 1) * B + b).to(tl.int64) * PD + i,
                     mask=ok, other=0.)
-            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND)
-            acc += g[:, None] * x.to(tl.float32)[None, :]
+            g = _gate(g_ptr, b, tt, t_ok, e, T, E, i, ok, P, D, PER_PIXEL,
+                      ROUND)
+            acc += g * x.to(tl.float32)[None, :]
         offs = (tt[:, None] * B + b).to(tl.int64) * PD + i[None, :]
         tl.store(out_ptr + offs, acc.to(out_ptr.dtype.element_ty),
                  mask=t_ok[:, None] & ok[None, :])
 
     @triton.jit
     def _mor_mix_bwd_kernel(tas_ptr, tsap_ptr, g_ptr, dout_ptr, dtas_ptr,
-                            dtsap_ptr, dg_part_ptr, B, PD, tas_stride_b, T,
-                            E: tl.constexpr, BLOCK: tl.constexpr,
-                            T_PAD: tl.constexpr, ROUND: tl.constexpr):
+                            dtsap_ptr, dg_part_ptr, B, P, D, PD,
+                            tas_stride_b, T, E: tl.constexpr,
+                            BLOCK: tl.constexpr, T_PAD: tl.constexpr,
+                            PER_PIXEL: tl.constexpr, ROUND: tl.constexpr):
         b = tl.program_id(0)
         blk = tl.program_id(1)
         n_blk = tl.num_programs(1)
@@ -77,8 +90,9 @@ if HAS_TRITON:
                        other=0.).to(tl.float32)
         part_base = dg_part_ptr + ((b * n_blk + blk) * T_PAD + tt) * E
         for e in tl.static_range(E):
-            g = _gate(g_ptr, b, tt, t_ok, e, T, E, ROUND)
-            dx = tl.sum(g[:, None] * dout, axis=0)
+            g = _gate(g_ptr, b, tt, t_ok, e, T, E, i, ok, P, D, PER_PIXEL,
+                      ROUND)
+            dx = tl.sum(g * dout, axis=0)
             if e == 0:
                 x = tl.load(tas_ptr + b.to(tl.int64) * tas_stride_b + i,
                             mask=ok, other=0.)
@@ -89,8 +103,9 @@ if HAS_TRITON:
                 x = tl.load(tsap_ptr + base + i, mask=ok, other=0.)
                 tl.store(dtsap_ptr + base + i,
                          dx.to(dtsap_ptr.dtype.element_ty), mask=ok)
-            dg = tl.sum(dout * x.to(tl.float32)[None, :], axis=1)
-            tl.store(part_base + e, dg)
+            if not PER_PIXEL:
+                dg = tl.sum(dout * x.to(tl.float32)[None, :], axis=1)
+                tl.store(part_base + e, dg)
 
 
 def _launch_config(pd: int, num_tasks: int) -> dict:
@@ -123,8 +138,9 @@ def _mix_forward(tas: torch.Tensor, tsap: torch.Tensor,
     cfg = _launch_config(pd, num_tasks)
     grid = (b, triton.cdiv(pd, cfg['BLOCK']))
     _mor_mix_fwd_kernel[grid](
-        tas, tsap, gates, out, b, pd, tas.stride(0), num_tasks,
-        E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
+        tas, tsap, gates, out, b, p, d, pd, tas.stride(0), num_tasks,
+        E=num_experts, PER_PIXEL=gates.dim() == 4,
+        ROUND=DTYPE_CODE[tsap.dtype], **cfg)
     return out
 
 
@@ -136,6 +152,7 @@ def _mix_backward(
     tas, tsap, gates = _dense(tas, tsap, gates)
     n, b, p, d = tsap.shape
     num_tasks, num_experts = gates.shape[1], gates.shape[2]
+    per_pixel = gates.dim() == 4
     pd = p * d
     grad_out = grad_out.contiguous()
     cfg = _launch_config(pd, num_tasks)
@@ -145,11 +162,17 @@ def _mix_backward(
     parts = torch.empty((b, n_blk, cfg['T_PAD'], num_experts),
                         dtype=torch.float32, device=tsap.device)
     _mor_mix_bwd_kernel[(b, n_blk)](
-        tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, pd,
+        tas, tsap, gates, grad_out, d_tas, d_tsap, parts, b, p, d, pd,
         tas.stride(0), num_tasks,
-        E=num_experts, ROUND=DTYPE_CODE[tsap.dtype], **cfg)
-    d_gates = parts.sum(1)[:, :num_tasks].to(gates.dtype).contiguous()
-    return d_tas, d_tsap, d_gates
+        E=num_experts, PER_PIXEL=per_pixel, ROUND=DTYPE_CODE[tsap.dtype],
+        **cfg)
+    if per_pixel:  # each pixel's sum over its channels, in fp32
+        experts = torch.cat([tas[None], tsap])  # (E, B, P, D)
+        d_gates = torch.einsum('tbpd,ebpd->btep', grad_out.float(),
+                               experts.float())
+    else:
+        d_gates = parts.sum(1)[:, :num_tasks]
+    return d_tas, d_tsap, d_gates.to(gates.dtype).contiguous()
 
 
 def _setup_context(ctx, inputs, output):
@@ -189,11 +212,14 @@ def _check(tas, tsap, gates):
     if tuple(tas.shape) != tuple(tsap.shape[1:]):
         raise ValueError(f'TAS {tuple(tas.shape)} and TSAP maps '
                          f'{tuple(tsap.shape[1:])} differ in shape')
-    expected = (tas.shape[0], gates.shape[1] if gates.dim() == 3 else -1,
-                tsap.shape[0] + 1)
-    if gates.dim() != 3 or tuple(gates.shape) != expected:
-        raise ValueError(f'gates must be (B, T, N+1) = (B, T, '
-                         f'{tsap.shape[0] + 1}), got {tuple(gates.shape)}')
+    b, p = tas.shape[:2]
+    experts = tsap.shape[0] + 1
+    tasks = gates.shape[1] if gates.dim() > 1 else -1
+    if tuple(gates.shape) not in ((b, tasks, experts),
+                                  (b, tasks, experts, p)):
+        raise ValueError(f'gates must be (B, T, N+1) = (B, T, {experts}) or, '
+                         f'per pixel, (B, T, N+1, P) = (B, T, {experts}, '
+                         f'{p}), got {tuple(gates.shape)}')
     if tas.dtype != tsap.dtype:
         raise TypeError(f'TAS ({tas.dtype}) and TSAP ({tsap.dtype}) maps '
                         f'must share a dtype')
@@ -207,10 +233,12 @@ def mor_mix_reference(tas: torch.Tensor, tsap: torch.Tensor,
     _check(tas, tsap, gates)
     experts = torch.cat([tas[None], tsap])  # (E, B, P, D)
     g = gates.to(experts.dtype)
-    return torch.stack([
-        (experts * g[:, t].t()[:, :, None, None]).sum(dim=0)
-        for t in range(gates.shape[1])
-    ])
+    # (B, T, E[, P]) -> per task (E, B, 1 or P, 1)
+    g = g.permute(1, 2, 0, *range(3, g.dim())).unsqueeze(-1)
+    if gates.dim() == 3:
+        g = g.unsqueeze(-1)
+    return torch.stack([(experts * g[t]).sum(dim=0)
+                        for t in range(gates.shape[1])])
 
 
 def mor_mix_triton(tas: torch.Tensor, tsap: torch.Tensor,
@@ -240,7 +268,8 @@ def mor_mix_maps(tas: torch.Tensor, tsap: Sequence[torch.Tensor],
                  gates: Sequence[torch.Tensor]) -> List[torch.Tensor]:
     """Every task's mixture of one level's ``(B, D, h, w)`` maps with
     :func:`mor_mix`, run in token layout (the TSAP backbone's maps are
-    views of token tensors). ``gates``: one ``(B, N+1)`` tensor per task.
+    views of token tensors). ``gates``: one ``(B, N+1)`` tensor per task,
+    or ``(B, N+1, h * w)`` per pixel.
     The mixtures are rebuilt in backward from the inputs ``mor_mix`` keeps
     anyway, for whatever keeps them (the heads' input casts)."""
     b, d, h, w = tas.shape

@@ -25,26 +25,62 @@ def test_router_is_mlp_then_token_mean_then_softmax():
     assert router.mlp[3].out_features == 6  # 2 (N + 1)
 
 
-def test_noisy_gating_on_in_train_off_in_eval():
-    router = MoRRouter(8, num_experts=3)
+@pytest.mark.parametrize('noise', ['pixel', 'image'])
+def test_noisy_gating_on_in_train_off_in_eval(noise):
+    """Training adds N(0, 1) * (softplus(e) + 0.01) to the clean logits,
+    drawn per token (the reference, the default) or per image; evaluation
+    uses the clean per-image logits."""
+    router = MoRRouter(8, num_experts=3, noise=noise)
     with torch.no_grad():  # large noise logits -> visible noise
         router.mlp[3].bias[3:] = 5.0
     tokens = torch.randn(2, 12, 8)
     router.train()
     a, b = router(tokens), router(tokens)
     assert not torch.allclose(a, b)
-    # noise std is softplus(e) + 0.01, eps ~ N(0, 1)
     torch.manual_seed(3)
     got = router(tokens)
     torch.manual_seed(3)
     logits = router.mlp(tokens).mean(1)
-    clean, noise = logits[:, :3], logits[:, 3:]
-    eps = torch.randn_like(clean)
-    torch.testing.assert_close(
-        got, (clean + eps * (F.softplus(noise) + 0.01)).softmax(-1))
+    clean, noise_logits = logits[:, :3], logits[:, 3:]
+    std = F.softplus(noise_logits) + 0.01
+    if noise == 'pixel':
+        assert got.shape == (2, 3, 12)
+        eps = torch.randn(2, 3, 12)
+        expected = (clean[..., None] + eps * std[..., None]).softmax(1)
+        assert not torch.allclose(got[..., 0], got[..., 1])  # per pixel
+    else:
+        eps = torch.randn_like(clean)
+        expected = (clean + eps * std).softmax(-1)
+    torch.testing.assert_close(got, expected)
     router.eval()
     torch.testing.assert_close(router(tokens), router(tokens))
     torch.testing.assert_close(router(tokens), clean.softmax(-1))
+    with pytest.raises(ValueError, match="'pixel' or 'image'"):
+        MoRRouter(8, num_experts=3, noise='token')
+
+
+@pytest.mark.parametrize('fused', [False, True])
+def test_per_pixel_training_gates_mix_each_pixel_with_its_own_gate(fused):
+    """In training the mixture at a pixel uses that pixel's gates, in the
+    eager and the fused mixing alike; the returned gates are their means
+    over the pixels."""
+    neck = MoRNeck(['semseg', 'depth'], ['dino'], in_channels=8,
+                   fused_kernels=fused).train()
+    tas, tsap = maps(0), {'dino': maps(1)}
+    torch.manual_seed(5)
+    feats, gates = neck(tas, tsap)
+    torch.manual_seed(5)
+    for level in range(4):
+        tokens = tas[level].flatten(2).transpose(1, 2)
+        per_task = [neck.routers[f'{task}_{level}'](tokens)
+                    for task in ('semseg', 'depth')]
+        for task, g in zip(('semseg', 'depth'), per_task):
+            g = g.reshape(2, 2, 1, 3, 4)
+            expected = g[:, 0] * tas[level] + g[:, 1] * tsap['dino'][level]
+            torch.testing.assert_close(feats[task][level], expected,
+                                       rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(gates[task][:, level],
+                                       g.flatten(2).mean(-1))
 
 
 def test_mor_mixes_experts_with_gate_scores():

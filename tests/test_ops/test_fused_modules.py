@@ -219,10 +219,15 @@ def test_compiled_model_gives_the_eager_training_step_and_predictions():
 def test_compiled_student_gives_the_eager_bf16_training_step():
     """Under autocast the operators' fake implementations give AOTAutograd
     the dtypes the kernels produce: the compiled student's bf16 losses and
-    gradients are the eager ones, bit for bit (tracing backend)."""
+    gradients are the eager ones, bit for bit (tracing backend). Noise per
+    image: the per-pixel noise's broadcast sums its gradient over the
+    pixels in another order once traced (within rounding; the fp32 test
+    above covers it)."""
     torch._dynamo.reset()
-    eager = build(fused_cfg())
-    compiled = build(dict(fused_cfg(), compile=dict(student=TRAIN_BACKEND)))
+    cfg = fused_cfg(neck=dict(type='MoRNeck', fused_kernels=True,
+                              noise='image'))
+    eager = build(cfg)
+    compiled = build(dict(cfg, compile=dict(student=TRAIN_BACKEND)))
     compiled.load_state_dict(eager.state_dict())
     compiled.teacher_models = eager.teacher_models
     data = eager.data_preprocessor(make_batch(), True)

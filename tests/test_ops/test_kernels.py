@@ -106,22 +106,26 @@ def test_multi_adapter_rejects_bad_shapes():
         ops.multi_adapter(**inputs)
 
 
-def mix_inputs(n=3, b=2, tokens=10, d=24, tasks=5, dtype=torch.float32):
+def mix_inputs(n=3, b=2, tokens=10, d=24, tasks=5, dtype=torch.float32,
+               per_pixel=False):
     g = torch.Generator().manual_seed(0)
     # TAS as the backbone hands it over: a strided view without the cls token
     tas_full = torch.randn(b, tokens + 1, d, generator=g).to(
         DEVICE, dtype).requires_grad_()
+    # one gate per image, or per pixel (the routers' noisy training gates)
+    shape = (b, tasks, n + 1) + ((tokens, ) if per_pixel else ())
     return dict(
         tas=tas_full[:, 1:],
         tsap=torch.randn(n, b, tokens, d, generator=g).to(
             DEVICE, dtype).requires_grad_(),
-        gates=torch.randn(b, tasks, n + 1, generator=g).softmax(-1).to(
+        gates=torch.randn(shape, generator=g).softmax(2).to(
             DEVICE).requires_grad_()), tas_full
 
 
+@pytest.mark.parametrize('per_pixel', [False, True])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
-def test_mor_mix(dtype):
-    inputs, tas_full = mix_inputs(dtype=dtype)
+def test_mor_mix(dtype, per_pixel):
+    inputs, tas_full = mix_inputs(dtype=dtype, per_pixel=per_pixel)
     outs = []
     for fn in (ops.mor_mix_reference, ops.mor_mix_triton):
         out = fn(**inputs)
@@ -139,13 +143,16 @@ def test_mor_mix(dtype):
     assert g_tri[0][:, 0].abs().max() == 0
 
 
-def test_mor_mix_is_the_gate_weighted_sum():
-    inputs, _ = mix_inputs(tasks=2)
+@pytest.mark.parametrize('per_pixel', [False, True])
+def test_mor_mix_is_the_gate_weighted_sum(per_pixel):
+    inputs, _ = mix_inputs(tasks=2, per_pixel=per_pixel)
     out = ops.mor_mix_triton(**inputs)
     tas, tsap, gates = inputs['tas'], inputs['tsap'], inputs['gates']
+    if not per_pixel:
+        gates = gates[..., None].expand(-1, -1, -1, tas.shape[1])
     for t in range(2):
-        expected = gates[:, t, 0, None, None] * tas + sum(
-            gates[:, t, i + 1, None, None] * tsap[i] for i in range(3))
+        expected = gates[:, t, 0, :, None] * tas + sum(
+            gates[:, t, i + 1, :, None] * tsap[i] for i in range(3))
         torch.testing.assert_close(out[t], expected)
 
 
@@ -153,6 +160,10 @@ def test_mor_mix_rejects_mismatched_gates():
     inputs, _ = mix_inputs()
     inputs['gates'] = inputs['gates'][..., :-1]
     with pytest.raises(ValueError, match=r'gates must be \(B, T, N\+1\)'):
+        ops.mor_mix(**inputs)
+    inputs, _ = mix_inputs(per_pixel=True)
+    inputs['gates'] = inputs['gates'][..., :-1]  # a pixel short
+    with pytest.raises(ValueError, match=r'per pixel, \(B, T, N\+1, P\)'):
         ops.mor_mix(**inputs)
 
 
@@ -196,7 +207,7 @@ def test_kernels_compile_for_an_h100_without_spills():
         cwd=root, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line.split() for line in out.stdout.splitlines()[1:]]
-    assert len(rows) == 16
+    assert len(rows) == 24  # mor_mix with per-image and per-pixel gates
     for row in rows:
         name, spill = ' '.join(row[:-4]), int(row[-3])
         assert spill == 0 and 'limit' not in ' '.join(row), row

@@ -13,6 +13,7 @@ compiler, so ``TRITON_INTERPRET`` must be off.
 """
 import argparse
 import importlib
+import itertools
 import os
 import re
 import subprocess
@@ -97,23 +98,25 @@ def cases():
                        adapter._adapter_fwd_kernel, signature, constexprs,
                        options)
     dtypes = dict(fp32='float32', bf16='bfloat16')
-    for tasks in (4, 5):
-        for dtype in dtypes:
-            launch = mix._launch_config(1008 * 1024, tasks)
-            options = dict(num_warps=launch.pop('num_warps'))
-            constexprs = dict(
-                E=4, ROUND=DTYPE_CODE[getattr(torch, dtypes[dtype])],
-                **launch)
-            maps = dict(tas_ptr=f'*{dtype}', tsap_ptr=f'*{dtype}',
-                        g_ptr='*fp32')
-            sizes = dict(B='i32', PD='i32', tas_stride_b='i32', T='i32')
-            yield (f'mor_mix fwd T={tasks} {dtype}', mix._mor_mix_fwd_kernel,
-                   dict(maps, out_ptr=f'*{dtype}', **sizes), constexprs,
-                   options)
-            yield (f'mor_mix bwd T={tasks} {dtype}', mix._mor_mix_bwd_kernel,
-                   dict(maps, dout_ptr=f'*{dtype}', dtas_ptr=f'*{dtype}',
-                        dtsap_ptr=f'*{dtype}', dg_part_ptr='*fp32', **sizes),
-                   constexprs, options)
+    for tasks, dtype, per_pixel in itertools.product((4, 5), dtypes,
+                                                     (False, True)):
+        launch = mix._launch_config(1008 * 1024, tasks)
+        options = dict(num_warps=launch.pop('num_warps'))
+        constexprs = dict(
+            E=4, PER_PIXEL=per_pixel,
+            ROUND=DTYPE_CODE[getattr(torch, dtypes[dtype])], **launch)
+        maps = dict(tas_ptr=f'*{dtype}', tsap_ptr=f'*{dtype}', g_ptr='*fp32')
+        sizes = dict(B='i32', P='i32', D='i32', PD='i32', tas_stride_b='i32',
+                     T='i32')
+        gates = 'per pixel' if per_pixel else 'per image'
+        yield (f'mor_mix fwd T={tasks} {dtype} {gates}',
+               mix._mor_mix_fwd_kernel,
+               dict(maps, out_ptr=f'*{dtype}', **sizes), constexprs, options)
+        yield (f'mor_mix bwd T={tasks} {dtype} {gates}',
+               mix._mor_mix_bwd_kernel,
+               dict(maps, dout_ptr=f'*{dtype}', dtas_ptr=f'*{dtype}',
+                    dtsap_ptr=f'*{dtype}', dg_part_ptr='*fp32', **sizes),
+               constexprs, options)
 
 
 def main():

@@ -24,7 +24,8 @@ model = dict(
         fused_kernels=True,
         with_cp=False),
     neck=dict(
-        type='MoRNeck', noisy_gating=True, mode='mor', fused_kernels=True),
+        type='MoRNeck', noisy_gating=True, noise='pixel', mode='mor',
+        fused_kernels=True),
     distill_loss=dict(
         type='DistillLoss', cos_weight=0.9, smooth_l1_weight=0.1,
         loss_weight=1.0),

@@ -22,13 +22,21 @@ class MoRRouter(nn.Module):
         in_channels (int): TAS width ``d``.
         num_experts (int): ``N + 1`` (TAS first, then the teachers).
         noisy_gating (bool): Add learned Gaussian noise while training.
+        noise (str): ``'pixel'`` draws the noise for every token, so the
+            training gates vary over the image (the SAK reference, which
+            expands the logits to the map before drawing); ``'image'``
+            draws one noise vector per image (the paper's Sec. 3.3 text).
     """
 
     def __init__(self, in_channels: int, num_experts: int,
-                 noisy_gating: bool = True):
+                 noisy_gating: bool = True, noise: str = 'pixel'):
         super().__init__()
+        if noise not in ('pixel', 'image'):
+            raise ValueError(f"MoRRouter noise must be 'pixel' or 'image', "
+                             f'got {noise!r}')
         self.num_experts = num_experts
         self.noisy_gating = noisy_gating
+        self.noise = noise
         out = num_experts * (2 if noisy_gating else 1)
         self.mlp = nn.Sequential(
             nn.Linear(in_channels, in_channels // 2),
@@ -36,16 +44,33 @@ class MoRRouter(nn.Module):
             nn.Linear(in_channels // 2, out))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``(B, n, d)`` TAS tokens -> ``(B, E)`` gate scores (softmax)."""
+        """``(B, n, d)`` TAS tokens -> ``(B, E)`` gate scores (softmax over
+        the experts); ``(B, E, n)``, one per token, while training with
+        per-pixel noise."""
         logits = self.mlp(tokens).mean(dim=1)
         if self.noisy_gating:
             clean, noise = logits.chunk(2, dim=-1)
             if self.training:
                 std = F.softplus(noise) + 0.01
-                logits = clean + torch.randn_like(clean) * std
+                if self.noise == 'pixel':
+                    clean, std = clean[..., None], std[..., None]
+                    eps = torch.randn(*clean.shape[:2], tokens.shape[1],
+                                      dtype=clean.dtype, device=clean.device)
+                else:
+                    eps = torch.randn_like(clean)
+                logits = clean + eps * std
             else:
                 logits = clean
-        return logits.softmax(dim=-1)
+        return logits.softmax(dim=1)
+
+
+def _per_pixel(gates: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``(B, E)`` or ``(B, E, h * w)`` gates -> ``(B, E, 1, 1 or h, 1 or
+    w)``, to weigh ``(B, E, d, h, w)`` experts."""
+    b, e = gates.shape[:2]
+    if gates.dim() == 2:
+        return gates[:, :, None, None, None]
+    return gates.reshape(b, e, 1, *z.shape[-2:])
 
 
 class TokenLayout(nn.Module):
@@ -74,6 +99,8 @@ class MoRNeck(nn.Module):
         in_channels (int): Token width ``d``.
         num_levels (int): Number of levels (4).
         noisy_gating (bool): See :class:`MoRRouter`.
+        noise (str): ``'pixel'`` (the reference) or ``'image'``; see
+            :class:`MoRRouter`.
         mode (str): ``'mor'`` (routers) or ``'sum'``.
         fused_kernels (bool): Mix all tasks of a level in one pass over the
             experts (:func:`sak_mm.ops.mor_mix`; Triton on CUDA, the eager
@@ -86,6 +113,7 @@ class MoRNeck(nn.Module):
                  in_channels: int,
                  num_levels: int = 4,
                  noisy_gating: bool = True,
+                 noise: str = 'pixel',
                  mode: str = 'mor',
                  fused_kernels: bool = False):
         super().__init__()
@@ -104,7 +132,7 @@ class MoRNeck(nn.Module):
             for task in self.tasks:
                 for level in range(num_levels):
                     self.routers[f'{task}_{level}'] = MoRRouter(
-                        in_channels, len(self.experts), noisy_gating)
+                        in_channels, len(self.experts), noisy_gating, noise)
             for m in self.routers.modules():
                 if isinstance(m, nn.Linear):
                     nn.init.trunc_normal_(m.weight, std=0.02)
@@ -115,7 +143,8 @@ class MoRNeck(nn.Module):
                 ) -> Tuple[Dict[str, List[torch.Tensor]],
                            Optional[Dict[str, torch.Tensor]]]:
         """Return ``({task: [levels x (B, d, h, w)]}, gates)`` where ``gates``
-        is ``{task: (B, levels, N+1)}`` (None in ``'sum'`` mode)."""
+        is ``{task: (B, levels, N+1)}`` (None in ``'sum'`` mode; while
+        training with per-pixel noise, each gate's mean over the pixels)."""
         missing = set(self.teachers) - set(tsap)
         if missing:
             raise KeyError(f'MoRNeck expects TSAP maps of {sorted(missing)}')
@@ -138,11 +167,10 @@ class MoRNeck(nn.Module):
             if self.fused_kernels:
                 mixed = ops.mor_mix_maps(z, maps, level_gates)
             else:
-                experts = torch.stack([z] + maps, dim=1)
-                mixed = [(experts * g.to(experts.dtype)[:, :, None, None,
-                                                         None]).sum(dim=1)
-                         for g in level_gates]
+                experts = torch.stack([z] + maps, dim=1)  # (B, E, d, h, w)
+                mixed = [(experts * _per_pixel(g, z).to(experts.dtype)).sum(
+                    dim=1) for g in level_gates]
             for task, g, m in zip(self.tasks, level_gates, mixed):
                 feats[task].append(m)
-                gates[task].append(g)
+                gates[task].append(g if g.dim() == 2 else g.mean(dim=-1))
         return feats, {t: torch.stack(g, dim=1) for t, g in gates.items()}
