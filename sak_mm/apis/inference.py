@@ -6,9 +6,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.runner import load_checkpoint
 
-from sak_mm.engine import safe_loading
+from sak_mm.engine import load_checkpoint_file
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
 from sak_mm.utils import load_config
@@ -39,9 +38,8 @@ def init_model(config: Union[str, Config],
     cfg.model.build_teachers = with_teachers
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        with safe_loading():
-            load_checkpoint(model, checkpoint, map_location='cpu',
-                            strict=True)
+        state = load_checkpoint_file(checkpoint)
+        model.load_state_dict(state.get('state_dict', state), strict=True)
     model.cfg = cfg
     return model.to(device).eval()
 

@@ -167,9 +167,11 @@ def _mix_backward(
         E=num_experts, PER_PIXEL=per_pixel, ROUND=DTYPE_CODE[tsap.dtype],
         **cfg)
     if per_pixel:  # each pixel's sum over its channels, in fp32
-        experts = torch.cat([tas[None], tsap])  # (E, B, P, D)
-        d_gates = torch.einsum('tbpd,ebpd->btep', grad_out.float(),
-                               experts.float())
+        grad = grad_out.float()
+        d_gates = torch.cat([
+            torch.einsum('tbpd,bpd->btp', grad, tas.float())[:, :, None],
+            torch.einsum('tbpd,ebpd->btep', grad, tsap.float())
+        ], dim=2)
     else:
         d_gates = parts.sum(1)[:, :num_tasks]
     return d_tas, d_tsap, d_gates.to(gates.dtype).contiguous()

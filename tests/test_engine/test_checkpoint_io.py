@@ -69,6 +69,14 @@ def test_old_checkpoints_load_only_inside_the_safe_context():
     assert state['meta']['iter'] == 2
     assert isinstance(state['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
+    # apis.init_model reads it through the same function, strictly
+    from sak_mm.apis import init_model
+    model = init_model(DEMO_CONFIG, OLD_CKPT, cfg_options={
+        'model.backbone.stem.arch.embed_dims': 16,
+        'model.backbone.stem.arch.feedforward_channels': 32,
+        'model.backbone.stem.arch.num_heads': 2})
+    torch.testing.assert_close(model.state_dict()['heads.edge.cls.weight'],
+                               state['state_dict']['heads.edge.cls.weight'])
     # nothing stays allowed, or re-registered, after the read
     assert HistoryBuffer not in torch.serialization.get_safe_globals()
     assert HistoryBuffer not in copyreg.dispatch_table

@@ -43,10 +43,18 @@ def _image_tower(model_name: str, **kwargs) -> nn.Module:
     return model.visual
 
 
+def _intermediates(tower: nn.Module, indices: List[int],
+                   x: torch.Tensor) -> List[torch.Tensor]:
+    """An open_clip image tower's levels, ``(B, C, h, w)`` each."""
+    return tower.forward_intermediates(
+        x, indices=indices, stop_early=True, intermediates_only=True,
+        output_fmt='NCHW')['image_intermediates']
+
+
 class _Intermediates(nn.Module):
-    """An open_clip image tower's ``forward_intermediates`` as a forward,
-    so that ``torch.func.functional_call`` can run it with another
-    position embedding."""
+    """:func:`_intermediates` as a module's forward, so that
+    ``torch.func.functional_call`` can run it with another position
+    embedding (built only for input grids the teacher was not built for)."""
 
     def __init__(self, tower: nn.Module, indices: List[int]):
         super().__init__()
@@ -54,9 +62,7 @@ class _Intermediates(nn.Module):
         self.indices = indices
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
-        return self.tower.forward_intermediates(
-            x, indices=self.indices, stop_early=True, intermediates_only=True,
-            output_fmt='NCHW')['image_intermediates']
+        return _intermediates(self.tower, self.indices, x)
 
 
 @MODELS.register_module()
@@ -163,11 +169,12 @@ class CLIPTeacher(TeacherWrapper):
     def extract(self, x: torch.Tensor) -> List[torch.Tensor]:
         """The tower's intermediate features; an input grid other than the
         one built for runs with the position embedding resized to it."""
-        intermediates = _Intermediates(self.model, list(self.out_indices))
+        indices = list(self.out_indices)
         grid = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
         if grid == self.grid:
-            return intermediates(x)
+            return _intermediates(self.model, indices, x)
         pos = resize_grid_embedding(self.model.positional_embedding,
                                     self.num_prefix_tokens, grid, self.grid)
         return torch.func.functional_call(
-            intermediates, {'tower.positional_embedding': pos}, (x, ))
+            _Intermediates(self.model, indices),
+            {'tower.positional_embedding': pos}, (x, ))
