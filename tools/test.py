@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
-from sak_mm.utils import apply_runtime_switches
+from sak_mm.utils import apply_runtime_switches, set_build_teachers
 
 
 def parse_args():
@@ -59,7 +59,7 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
     # Testing needs only the student: teachers are not built or loaded, and
     # the checkpoint must fit the student exactly (strict loading).
-    cfg.model.build_teachers = False
+    set_build_teachers(cfg.model, False)
     cfg.load_from = None
     if args.show_dir:
         cfg.default_hooks.visualization = dict(

@@ -10,7 +10,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from sak_mm.engine import load_checkpoint_file
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
-from sak_mm.utils import load_config
+from sak_mm.utils import load_config, set_build_teachers
 
 ImageType = Union[str, np.ndarray]
 
@@ -35,7 +35,7 @@ def init_model(config: Union[str, Config],
         The model in eval mode, with the config as ``model.cfg``.
     """
     cfg = load_config(config, cfg_options)
-    cfg.model.build_teachers = with_teachers
+    set_build_teachers(cfg.model, with_teachers)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_checkpoint_file(checkpoint)

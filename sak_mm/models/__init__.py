@@ -1,11 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .backbones import Adapter, TSAPBackbone
 from .data_preprocessor import MultiTaskDataPreprocessor
-from .decode_heads import BaseTaskHead, SimpleHead
+from .decode_heads import (BaseMultiTaskDecoder, BaseTaskHead, SimpleHead,
+                           TaskHeads)
 from .distillers import SAKDistiller
 from .losses import (BalancedBCELoss, DistillLoss, MaskedL1Loss,
                      PixelCrossEntropyLoss)
 from .necks import MoRNeck, MoRRouter
+from .segmentors import MultiTaskEncoderDecoder
 from .teachers import (CLIPTeacher, DINOv2Teacher, SAMTeacher,
                        TeacherWrapper)
 
@@ -13,5 +15,6 @@ __all__ = [
     'Adapter', 'TSAPBackbone', 'MultiTaskDataPreprocessor', 'BaseTaskHead',
     'SimpleHead', 'SAKDistiller', 'BalancedBCELoss', 'DistillLoss',
     'MaskedL1Loss', 'PixelCrossEntropyLoss', 'MoRNeck', 'MoRRouter',
-    'CLIPTeacher', 'DINOv2Teacher', 'SAMTeacher', 'TeacherWrapper'
+    'CLIPTeacher', 'DINOv2Teacher', 'SAMTeacher', 'TeacherWrapper',
+    'BaseMultiTaskDecoder', 'TaskHeads', 'MultiTaskEncoderDecoder'
 ]

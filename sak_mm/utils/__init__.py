@@ -1,10 +1,10 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .flops import flop_counter
-from .model_cfg import without_weight_files
+from .model_cfg import set_build_teachers, without_weight_files
 from .runtime import apply_runtime_switches, load_config, set_precision
 from .synthetic import synthetic_batch
 
 __all__ = [
     'apply_runtime_switches', 'flop_counter', 'load_config', 'set_precision',
-    'synthetic_batch', 'without_weight_files'
+    'synthetic_batch', 'without_weight_files', 'set_build_teachers'
 ]

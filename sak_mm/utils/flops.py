@@ -35,6 +35,16 @@ def _multi_adapter(z, residual, wd, *args, out_shape=None, **kwargs) -> int:
     return 4 * n_teachers * (math.prod(z) // d) * d * r
 
 
+def _deform_conv2d(x, weight, offset, *args, out_shape=None,
+                   **kwargs) -> int:
+    """``torchvision::deform_conv2d``: the convolution's multiply-adds at
+    the output size (the bilinear sampling of the offsets is not counted,
+    as torch counts no interpolation)."""
+    c_out, c_in_per_group, kh, kw = weight
+    b, _, h, w = offset
+    return 2 * b * c_out * c_in_per_group * kh * kw * h * w
+
+
 def flop_counter(**kwargs) -> FlopCounterMode:
     """``torch.utils.flop_counter.FlopCounterMode(**kwargs)`` that also
     counts what torch has no formula for: attention on the CPU and the
@@ -46,8 +56,9 @@ def flop_counter(**kwargs) -> FlopCounterMode:
     ``nn.MultiheadAttention``'s inference fast path on any device (open_clip's
     blocks without autocast: 0.43 of CLIP-L's 0.96 TFLOP at 448x576). The
     fused adapter operator counts as the eager adapters do (the MoR mixing
-    is elementwise, which torch counts in neither form). The formulas here
-    take the arguments as shapes.
+    is elementwise, which torch counts in neither form); torchvision's
+    deformable convolution as the convolution it computes. The formulas
+    here take the arguments as shapes.
     """
     from sak_mm import ops
     aten = torch.ops.aten
@@ -56,6 +67,7 @@ def flop_counter(**kwargs) -> FlopCounterMode:
         aten._scaled_dot_product_flash_attention_for_cpu_backward:
         _cpu_sdpa_backward,
         aten._native_multi_head_attention: _native_mha,
+        torch.ops.torchvision.deform_conv2d: _deform_conv2d,
     }
     if ops.HAS_TRITON:  # the operator exists only with triton
         mapping[torch.ops.sak_mm.multi_adapter] = _multi_adapter

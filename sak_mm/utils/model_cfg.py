@@ -20,4 +20,15 @@ def without_weight_files(model_cfg):
             teacher.pop(key, None)
     if backbone.get('stem') is not None:
         backbone.stem.pop('init_cfg', None)
+    backbone.pop('init_cfg', None)
+    if cfg.pop('pretrained', None) is not None:
+        cfg.pop('save_backbone', None)  # it needs the backbone's file
     return cfg
+
+
+def set_build_teachers(model_cfg, build: bool) -> None:
+    """Switch a distiller config's teachers on or off (``build_teachers``);
+    a model without teachers (``MultiTaskEncoderDecoder``) is left as it
+    is."""
+    if 'teachers' in model_cfg:
+        model_cfg.build_teachers = build

@@ -16,8 +16,8 @@ def synthetic_batch(model, batch: int, size) -> dict:
         s = MultiTaskDataSample(metainfo=dict(img_shape=(h, w),
                                               ori_shape=(h, w)))
         gt = {
-            task: get_field(task).synthesize(head.out_channels, (h, w))
-            for task, head in model.heads.items()
+            task: get_field(task).synthesize(channels, (h, w))
+            for task, channels in model.heads.out_channels().items()
         }
         s.gt = PixelData(**gt)
         samples.append(s)

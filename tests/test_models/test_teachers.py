@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
-from sak_mm.models.teachers import TeacherWeightsError
+from sak_mm.models.teachers import WeightsMismatchError
 from sak_mm.models.teachers.clip import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from sak_mm.models.teachers.sam import resize_longest_and_pad
-from sak_mm.models.teachers.weights import resize_grid_embedding
+from sak_mm.models.utils.weights import resize_grid_embedding
 from sak_mm.registry import MODELS
 from tests.conftest import CROP, tiny_teachers
 
@@ -126,14 +126,14 @@ def test_teacher_weight_errors_name_the_file_and_keys(tmp_path):
         embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=48)))
     path = tmp_path / 'wrong.pth'
     torch.save(wider.model.state_dict(), path)
-    with pytest.raises(TeacherWeightsError) as err:
+    with pytest.raises(WeightsMismatchError) as err:
         MODELS.build(dict(cfg, checkpoint=str(path)))
     msg = str(err.value)
     assert 'wrong.pth' in msg and 'shape mismatches' in msg
     assert 'cls_token' in msg
     sam_path = tmp_path / 'not_sam.pth'
     torch.save({'foo.bar': torch.zeros(1)}, sam_path)
-    with pytest.raises(TeacherWeightsError, match='missing keys'):
+    with pytest.raises(WeightsMismatchError, match='missing keys'):
         MODELS.build(dict(tiny_teachers()['sam'], checkpoint=str(sam_path)))
 
 
@@ -189,7 +189,7 @@ def test_clip_options_quick_gelu_and_unknown_tag():
 
 
 def test_torchscript_archives_are_read_as_state_dicts(tmp_path):
-    from sak_mm.models.teachers.weights import read_state_dict
+    from sak_mm.models.utils.weights import read_state_dict
 
     class Holder(torch.nn.Module):
 

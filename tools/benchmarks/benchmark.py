@@ -111,11 +111,12 @@ def count_flops(fn) -> float:
 def main():
     args = parse_args()
     from sak_mm.registry import MODELS
-    from sak_mm.utils import load_config, synthetic_batch, without_weight_files
+    from sak_mm.utils import (load_config, set_build_teachers,
+                              synthetic_batch, without_weight_files)
     cfg = load_config(args.config, args.cfg_options)
     model_cfg = without_weight_files(cfg.model)
     if args.mode == 'infer':
-        model_cfg.build_teachers = False
+        set_build_teachers(model_cfg, False)
     model = MODELS.build(model_cfg).to(args.device)
     model.init_weights()
     size = tuple(cfg.model.backbone.stem.img_size)

@@ -6,12 +6,16 @@
 Builds the model with random weights (no file is read) and counts one
 image's forward pass with torch's FlopCounterMode, split into each teacher,
 the stem (TAS), the adapter paths (TSAP, with norms and aligners), the MoR
-neck and each task head. FLOPs count a multiply-add as 2.
+neck and each task head -- or, for a backbone + shared decoder model
+(FGMoE), the backbone and each part of the decoder. Then it prints the
+trainable and frozen parameters per module. FLOPs count a multiply-add as 2.
 """
 import argparse
 
 import torch
 from mmengine.config import DictAction
+
+from sak_mm.models.decode_heads import TaskHeads
 
 
 def parse_args():
@@ -50,7 +54,8 @@ def component_table(model, shape) -> list:
     """Rows ``(component, params (M), trainable (M), GFLOPs)``."""
     x = torch.randn(1, 3, *shape)
     rows = []
-    for name, teacher in model.teacher_models.items():
+    teachers = getattr(model, 'teacher_models', {})
+    for name, teacher in teachers.items():
         flops = count(lambda: teacher(x))['Global']
         params = sum(p.numel() for p in teacher.parameters())
         rows.append((f'teacher {name}', params, 0, flops))
@@ -74,32 +79,51 @@ def component_table(model, shape) -> list:
         tsap_flops = subtree_flops(flops, f'{root}.backbone') - \
             subtree_flops(flops, f'{root}.backbone.stem')
         rows.append(('adapter paths (TSAP)', params, params, tsap_flops))
-    else:
+    elif hasattr(backbone, 'teacher'):
         module_row('frozen teacher (probe)', backbone, 'backbone')
-    if model.neck is not None:
+    else:
+        module_row(f'backbone {type(backbone).__name__}', backbone,
+                   'backbone')
+    if getattr(model, 'neck', None) is not None:
         module_row('MoR neck', model.neck, 'neck')
-    for task, head in model.heads.items():
-        module_row(f'head {task}', head, f'heads.{task}')
-    rows.append(('student total', sum(r[1] for r in rows[len(
-        model.teacher_models):]), sum(r[2] for r in rows), flops['Global']))
+    decoder = model.heads
+    if isinstance(decoder, TaskHeads):
+        for task, head in decoder.items():
+            module_row(f'head {task}', head, f'heads.{task}')
+    else:  # a shared decoder: one row per part
+        for name, part in decoder.named_children():
+            module_row(f'decoder {name}', part, f'heads.{name}')
+    rows.append(('student total', sum(r[1] for r in rows[len(teachers):]),
+                 sum(r[2] for r in rows), flops['Global']))
     return rows
+
+
+def input_shape(cfg) -> tuple:
+    """The stem's img_size, else the data preprocessor's pad size, else
+    512 x 512."""
+    stem = cfg.model.backbone.get('stem') or {}
+    pad = cfg.model.get('data_preprocessor', {}).get('pad_size')
+    shape = stem.get('img_size') or pad or (512, 512)
+    return (shape, shape) if isinstance(shape, int) else tuple(shape)
 
 
 def main():
     args = parse_args()
+    from sak_mm.models.utils import parameter_table
     from sak_mm.registry import MODELS
     from sak_mm.utils import load_config, without_weight_files
     from sak_mm.visualization.plots import format_table
     cfg = load_config(args.config, args.cfg_options)
     model = MODELS.build(without_weight_files(cfg.model))
-    stem = cfg.model.backbone.get('stem') or {}
-    shape = tuple(args.shape or stem.get('img_size') or (512, 512))
+    shape = tuple(args.shape or input_shape(cfg))
     rows = component_table(model, shape)
     table = [(name, f'{p / 1e6:.2f}', f'{t / 1e6:.2f}', f'{f / 1e9:.1f}')
              for name, p, t, f in rows]
     print(f'input {shape[0]}x{shape[1]}, one image, forward')
     print(format_table(['component', 'params (M)', 'trainable (M)',
                         'GFLOPs'], table))
+    print('\ntrainable and frozen parameters per module:')
+    print(parameter_table(model))
 
 
 if __name__ == '__main__':

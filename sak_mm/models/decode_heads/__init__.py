@@ -1,5 +1,10 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .base_task_head import BaseTaskHead
+from .multi_task_decoder import (BaseMultiTaskDecoder, TaskHeads,
+                                 batch_input_shape, samples_for)
 from .simple_head import SimpleHead
 
-__all__ = ['BaseTaskHead', 'SimpleHead']
+__all__ = [
+    'BaseTaskHead', 'BaseMultiTaskDecoder', 'TaskHeads', 'SimpleHead',
+    'batch_input_shape', 'samples_for'
+]

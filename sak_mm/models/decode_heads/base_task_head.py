@@ -10,8 +10,19 @@ from sak_mm.models.losses import UpsampledLoss
 from sak_mm.structures import DenseField, get_field
 
 
+def batch_input_shape(data_samples) -> tuple:
+    """The padded batch shape the data preprocessor recorded."""
+    shape = data_samples[0].metainfo.get('batch_input_shape')
+    if shape is None:
+        raise KeyError('the data samples carry no batch_input_shape: batch '
+                       'them with MultiTaskDataPreprocessor')
+    return tuple(shape)
+
+
 class BaseTaskHead(nn.Module):
-    """One task's decoder: multi-level features in, a dense map out.
+    """One task's head: features in, a dense map out; it owns the task's
+    loss and activation (the per-task part of a
+    :class:`~sak_mm.models.decode_heads.BaseMultiTaskDecoder`).
 
     .. code:: text
 
@@ -54,11 +65,8 @@ class BaseTaskHead(nn.Module):
         ``data_samples`` (padded to the batch shape; a sample without this
         task's label counts nowhere)."""
         logits = self(feats)
-        shape = data_samples[0].metainfo.get('batch_input_shape')
-        if shape is None:
-            raise KeyError('the data samples carry no batch_input_shape: '
-                           'batch them with MultiTaskDataPreprocessor')
-        gt = self.field.stack(data_samples, shape, logits.device)
+        gt = self.field.stack(data_samples, batch_input_shape(data_samples),
+                              logits.device)
         return self.loss_by_feat(logits, gt)
 
     def loss_by_feat(self, logits: torch.Tensor,

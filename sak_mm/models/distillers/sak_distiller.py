@@ -5,9 +5,9 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
 
 from sak_mm.memory import apply_memory_saving
+from sak_mm.models.decode_heads import TaskHeads, samples_for
 from sak_mm.models.teachers import FrozenTeachers
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
@@ -41,8 +41,14 @@ class SAKDistiller(BaseModel):
         teachers (dict): ``{name: teacher config}`` in expert order.
         neck (dict, optional): :class:`MoRNeck` config; ``tasks``,
             ``teachers`` and ``in_channels`` are filled in.
-        heads (dict, optional): ``{task: head config}``; ``task`` and
-            ``in_channels`` are filled in.
+        heads (dict, optional): ``{task: head config}``, one independent
+            head per task (:class:`TaskHeads`); ``task`` and ``in_channels``
+            are filled in.
+        decoder (dict, optional): Instead of ``heads``, any multi-task
+            decoder (:class:`BaseMultiTaskDecoder`, e.g. ``FGMoEDecoder``):
+            it decodes the TAS levels as the shared features and each task's
+            MoR mixture as that task's features; ``in_channels`` is filled
+            in. Either way the decoder is the ``heads`` attribute.
         distill_loss (dict, optional): :class:`DistillLoss` config.
         aligners (str | bool): ``'auto'`` builds aligners only for teachers
             whose width differs from the student's; True for all; False for
@@ -77,6 +83,7 @@ class SAKDistiller(BaseModel):
                  teachers: Optional[Dict[str, dict]] = None,
                  neck: Optional[dict] = None,
                  heads: Optional[Dict[str, dict]] = None,
+                 decoder: Optional[dict] = None,
                  distill_loss: Optional[dict] = None,
                  aligners: Union[str, bool] = 'auto',
                  build_teachers: bool = True,
@@ -108,12 +115,13 @@ class SAKDistiller(BaseModel):
         self.distill_loss = MODELS.build(distill_loss) \
             if self.teacher_models else None
 
-        self.tasks = list(heads or {})
+        decoder = self._build_decoder(heads, decoder)
+        self.tasks = [] if decoder is None else list(decoder.tasks)
         self.neck = None
         if neck is not None:
             if not self.tasks:
-                raise ValueError('a neck needs heads: MoR routers exist per '
-                                 'task')
+                raise ValueError('a neck needs a decoder: MoR routers exist '
+                                 'per task')
             neck = dict(
                 neck,
                 tasks=self.tasks,
@@ -121,20 +129,29 @@ class SAKDistiller(BaseModel):
                 in_channels=self.backbone.embed_dims,
                 num_levels=len(self.backbone.out_indices))
             self.neck = MODELS.build(neck)
-        self.heads = torch.nn.ModuleDict({
-            task: MODELS.build(
-                dict(cfg, task=task, in_channels=self.backbone.embed_dims))
-            for task, cfg in (heads or {}).items()
-        })
+        # registered after the neck: the parameter order (and so the
+        # optimizer state of older checkpoints) is unchanged
+        self.heads = decoder
         if not teacher_names and not self.tasks:
             raise ValueError('SAKDistiller needs teachers (distillation), '
-                             'heads (tasks) or both')
+                             'a decoder (tasks) or both')
         if save_memory:
             apply_memory_saving(self)
         self._compiled_predict = None
         self._compile(compile or {})
 
     # -- construction helpers ------------------------------------------------
+    def _build_decoder(self, heads, decoder):
+        if heads and decoder:
+            raise ValueError('give heads (one per task) or a decoder, not '
+                             'both')
+        width = self.backbone.embed_dims
+        if heads:
+            return TaskHeads(heads, in_channels=width)
+        if decoder:
+            return MODELS.build(dict(decoder, in_channels=width))
+        return None
+
     @staticmethod
     def _stem_dims(backbone: dict) -> int:
         arch = backbone['stem'].get('arch', 'base')
@@ -178,7 +195,9 @@ class SAKDistiller(BaseModel):
             for teacher in self.teacher_models.values():
                 teacher.compile(**options['teachers'])
         if 'student' in options:
-            for module in (self.backbone, self.neck, *self.heads.values()):
+            heads = [] if self.heads is None else \
+                self.heads.compile_targets()
+            for module in (self.backbone, self.neck, *heads):
                 if module is not None:
                     module.compile(**options['student'])
         if 'predict' in options:
@@ -200,15 +219,15 @@ class SAKDistiller(BaseModel):
                            f'predict and tensor mode')
 
     def _task_features(self, feats: dict):
+        """Each task's MoR mixture and the gates (None, None without a
+        neck: every task decodes the TAS levels)."""
         if self.neck is None:
-            return {t: feats['tas'] for t in self.tasks}, None
+            return None, None
         return self.neck(feats['tas'], feats['tsap'])
 
     def _forward(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Raw per-task logits at the heads' resolution."""
-        feats = self.backbone(inputs)
-        task_feats, _ = self._task_features(feats)
-        return {t: self.heads[t](task_feats[t]) for t in self.tasks}
+        """Raw per-task logits at the decoder's resolution."""
+        return self._logits_and_gates(inputs)[0]
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
@@ -218,10 +237,9 @@ class SAKDistiller(BaseModel):
             losses.update(self._distill_losses(inputs, feats['tsap']))
         if self.tasks:
             task_feats, _ = self._task_features(feats)
-            for task in self.tasks:
-                for name, value in self.heads[task].loss(
-                        task_feats[task], data_samples).items():
-                    losses[f'decode.{task}.{name}'] = value
+            for name, value in self.heads.loss(feats['tas'], data_samples,
+                                               task_feats).items():
+                losses[f'decode.{name}'] = value
         return losses
 
     def _distill_losses(self, inputs, tsap) -> Dict[str, torch.Tensor]:
@@ -236,16 +254,16 @@ class SAKDistiller(BaseModel):
 
     def _logits_and_gates(self, inputs: torch.Tensor):
         """The inference path (compiled with ``compile.predict``): each
-        head's logits and the MoR gates (None without MoR)."""
+        task's logits and the MoR gates (None without MoR)."""
         feats = self.backbone(inputs)
         task_feats, gates = self._task_features(feats)
-        return {t: self.heads[t](task_feats[t]) for t in self.tasks}, gates
+        return self.heads(feats['tas'], task_feats), gates
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
         if not self.tasks:
-            raise RuntimeError('this model has no heads (stage 1): it has '
-                               'nothing to predict')
+            raise RuntimeError('this model has no decoder (stage 1): it '
+                               'has nothing to predict')
         if self._compiled_predict is None:
             logits, gates = self._logits_and_gates(inputs)
         else:
@@ -254,23 +272,10 @@ class SAKDistiller(BaseModel):
             logits = {t: v.clone() for t, v in logits.items()}
             if gates is not None:
                 gates = {t: g.clone() for t, g in gates.items()}
-        if data_samples is None:
-            h, w = inputs.shape[-2:]
-            data_samples = [
-                MultiTaskDataSample(metainfo=dict(
-                    img_shape=(h, w), ori_shape=(h, w), pad_offset=(0, 0)))
-                for _ in range(inputs.shape[0])
-            ]
-        metas = [s.metainfo for s in data_samples]
-        for meta in metas:
-            meta.setdefault('batch_input_shape', tuple(inputs.shape[-2:]))
-        preds = {
-            t: self.heads[t].predict_by_feat(logits[t], metas)
-            for t in self.tasks
-        }
-        for i, sample in enumerate(data_samples):
-            sample.pred = PixelData(**{t: preds[t][i] for t in self.tasks})
-            if gates is not None:
+        data_samples = self.heads.predict_by_feat(
+            logits, samples_for(inputs, data_samples))
+        if gates is not None:
+            for i, sample in enumerate(data_samples):
                 sample.set_field({t: g[i] for t, g in gates.items()},
                                  'gate_scores')
         return data_samples

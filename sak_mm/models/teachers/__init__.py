@@ -5,10 +5,8 @@ from .dinov2 import DINOv2Teacher
 from .frozen import FrozenTeachers
 from .sam import SAMTeacher
 from .timm_vit import TimmViTTeacher
-from .weights import TeacherWeightsError, load_teacher_weights
 
 __all__ = [
     'TeacherWrapper', 'FrozenTeachers', 'DINOv2Teacher', 'CLIPTeacher',
-    'SAMTeacher', 'TimmViTTeacher', 'TeacherWeightsError',
-    'load_teacher_weights'
+    'SAMTeacher', 'TimmViTTeacher'
 ]

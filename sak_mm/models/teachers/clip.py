@@ -9,7 +9,7 @@ from torch.nn.modules.module import register_module_module_registration_hook
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from .weights import load_teacher_weights, resize_grid_embedding
+from sak_mm.models.utils.weights import load_strict_weights, resize_grid_embedding
 
 OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
 OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
@@ -138,7 +138,7 @@ class CLIPTeacher(TeacherWrapper):
             if tag_cfg:  # read from the local open_clip cache when offline
                 from open_clip.pretrained import download_pretrained
                 pretrained = download_pretrained(tag_cfg)
-            load_teacher_weights(
+            load_strict_weights(
                 self.model,
                 pretrained,
                 prefixes=('visual.', ),

@@ -8,7 +8,7 @@ from sak_mm.models.backbones.timm_keys import timm_vit_key_to_mmpretrain
 from sak_mm.models.utils import plain_drop_probs
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from .weights import load_teacher_weights, resize_grid_embedding
+from sak_mm.models.utils.weights import load_strict_weights, resize_grid_embedding
 
 
 def official_to_mmpretrain(state: dict) -> dict:
@@ -72,7 +72,7 @@ class DINOv2Teacher(TeacherWrapper):
             out_type='raw')
         plain_drop_probs(self.model)  # no graph breaks under torch.compile
         if checkpoint is not None:
-            load_teacher_weights(
+            load_strict_weights(
                 self.model,
                 checkpoint,
                 prefixes=('backbone.', ''),

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, default_levels
-from .weights import load_teacher_weights
+from sak_mm.models.utils.weights import load_strict_weights
 
 #: segment_anything's encoder settings per released size
 SAM_ARCHS = {
@@ -153,7 +153,7 @@ class SAMTeacher(TeacherWrapper):
             **settings)
         del self.model.neck  # the teacher's features come from its blocks
         if checkpoint is not None:
-            load_teacher_weights(
+            load_strict_weights(
                 self.model,
                 checkpoint,
                 prefixes=('image_encoder.', ''),

@@ -6,7 +6,7 @@ import torch
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from .weights import load_teacher_weights
+from sak_mm.models.utils.weights import load_strict_weights
 
 
 @MODELS.register_module()
@@ -60,7 +60,7 @@ class TimmViTTeacher(TeacherWrapper):
         self.patch_size = self.model.patch_embed.patch_size[0]
         self.out_indices = default_levels(out_indices, len(self.model.blocks))
         if checkpoint is not None:
-            load_teacher_weights(
+            load_strict_weights(
                 self.model,
                 checkpoint,
                 ignore=('head.', ),

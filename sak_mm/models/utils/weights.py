@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Strict loading of a frozen teacher's weights from a local file."""
+"""Strict loading of a network's weights (a teacher, a backbone) from a
+local file, with errors that name the file and the mismatched keys."""
 import os.path as osp
 from typing import Callable, Dict, Optional, Sequence
 
@@ -7,8 +8,8 @@ import torch
 import torch.nn as nn
 
 
-class TeacherWeightsError(RuntimeError):
-    """A teacher checkpoint does not fit the teacher it was given to."""
+class WeightsMismatchError(RuntimeError):
+    """A checkpoint does not fit the network it was given to."""
 
 
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
@@ -19,7 +20,7 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     Nested ``state_dict`` / ``model`` / ``module`` containers are unwrapped.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'teacher checkpoint not found: {path!r}')
+        raise FileNotFoundError(f'checkpoint not found: {path!r}')
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
@@ -27,30 +28,31 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except RuntimeError as err:
         if 'TorchScript' not in str(err) and 'constants.pkl' not in str(err):
-            raise TeacherWeightsError(
-                f'could not read teacher checkpoint {path!r}: {err}') from err
+            raise WeightsMismatchError(
+                f'could not read checkpoint {path!r}: {err}') from err
         obj = torch.jit.load(path, map_location='cpu').state_dict()
     for key in ('state_dict', 'model', 'module'):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]
     if not isinstance(obj, dict):
-        raise TeacherWeightsError(
+        raise WeightsMismatchError(
             f'{path!r} holds a {type(obj).__name__}, not a state dict')
     return obj
 
 
-def load_teacher_weights(
+def load_strict_weights(
         module: nn.Module,
         path: str,
         prefixes: Sequence[str] = ('', ),
         ignore: Sequence[str] = (),
         convert: Optional[Callable[[Dict[str, torch.Tensor]],
-                                   Dict[str, torch.Tensor]]] = None) -> None:
+                                   Dict[str, torch.Tensor]]] = None,
+        allow_missing: Sequence[str] = ()) -> None:
     """Load ``path`` into ``module`` strictly, with an error that names the
     file and the first mismatched keys.
 
     Args:
-        module: The teacher network.
+        module: The network (a teacher, a backbone).
         path: Local checkpoint file.
         prefixes: Candidate key prefixes of the teacher inside the file (e.g.
             ``'image_encoder.'`` for a full SAM checkpoint); the first one
@@ -59,12 +61,16 @@ def load_teacher_weights(
             a final norm or a projection head.
         convert: Optional function adapting the stripped state dict (e.g.
             resizing position embeddings to the teacher's input size).
+        allow_missing: Key prefixes of ``module`` the file may lack; they
+            keep their initialisation (e.g. a Swin's per-level output norms,
+            which an ImageNet classifier checkpoint has only for the last
+            level).
     """
     raw = read_state_dict(path)
     prefix = next((p for p in prefixes if any(k.startswith(p) for k in raw)),
                   None)
     if prefix is None:
-        raise TeacherWeightsError(
+        raise WeightsMismatchError(
             f'{path!r}: no key starts with any of {list(prefixes)}; first keys '
             f'are {list(raw)[:5]}')
     state = {
@@ -75,22 +81,29 @@ def load_teacher_weights(
     if convert is not None:
         state = convert(state)
     own = module.state_dict()
-    missing = [k for k in own if k not in state]
+    missing = [
+        k for k in own if k not in state
+        and not any(k.startswith(a) for a in allow_missing)
+    ]
     unexpected = [k for k in state if k not in own]
     wrong_shape = [
         f'{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
         for k in own if k in state and state[k].shape != own[k].shape
     ]
     if missing or unexpected or wrong_shape:
-        lines = [f'teacher checkpoint {path!r} does not match '
+        lines = [f'checkpoint {path!r} does not match '
                  f'{type(module).__name__}:']
         for title, keys in (('missing keys', missing),
                             ('unexpected keys', unexpected),
                             ('shape mismatches', wrong_shape)):
             if keys:
                 lines.append(f'  {len(keys)} {title}, first: {keys[:5]}')
-        raise TeacherWeightsError('\n'.join(lines))
-    module.load_state_dict(state, strict=True)
+        if missing:
+            lines.append('  (keys the file may lack keep their '
+                         'initialisation if their prefixes are listed in '
+                         'allow_missing)')
+        raise WeightsMismatchError('\n'.join(lines))
+    module.load_state_dict(state, strict=not allow_missing)
 
 
 def resize_grid_embedding(pos: torch.Tensor,
@@ -110,7 +123,7 @@ def resize_grid_embedding(pos: torch.Tensor,
     if old_grid is None:
         side = int(round(grid.shape[1]**0.5))
         if side * side != grid.shape[1]:
-            raise TeacherWeightsError(
+            raise WeightsMismatchError(
                 f'position embedding with {grid.shape[1]} grid tokens is not '
                 f'square')
         old_grid = (side, side)

@@ -1,0 +1,4 @@
+# Copyright (c) sak_mm contributors. All rights reserved.
+from .multi_task_encoder_decoder import MultiTaskEncoderDecoder
+
+__all__ = ['MultiTaskEncoderDecoder']
