@@ -5,7 +5,7 @@
 
     kind      values      valid       rescale  h-flip    rotation  prediction
     label     int64       != 255      -        -         -         argmax
-    saliency  int64 0/1   != 255      -        -         -         softmax[1]
+    saliency  int64 0/1   != 255      -        -         -         softmax[1] / sigmoid
     depth     float       > 0         divide   -         -         clamp >= 0
     normal    float xyz   non-zero    -        negate x  turn x,y  unit vector
     boundary  float 0/1   != 255      -        -         -         sigmoid
@@ -160,11 +160,14 @@ class _ProbabilityKind(FieldKind):
 @FIELD_KINDS.register_module('saliency')
 class SaliencyKind(_ProbabilityKind):
     """Foreground / background classes (0/1, 255 unannotated), predicted
-    as the foreground probability of a 2-way softmax."""
+    as the foreground probability: of a 2-way softmax (2 logits) or a
+    sigmoid (1 logit, the balanced-BCE form of the MTLoRA protocol)."""
 
     integer = True
 
     def activate(self, logits):
+        if logits.shape[1] == 1:
+            return torch.sigmoid(logits)
         return logits.softmax(dim=1)[:, 1:2]
 
     def save(self, pred, folder, task, name):

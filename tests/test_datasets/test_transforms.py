@@ -92,3 +92,44 @@ def test_random_resized_crop_outputs_size_and_follows_fields():
     assert plain['img'].shape == (8, 8, 3)
     flipped = RandomHorizontalFlip(prob=1.0)(plain)
     assert flipped['flip'] is True
+
+
+def test_rotate_zoom_keeps_the_size_and_divides_depth():
+    """MTLoRA's NYUD zoom: one of a set of factors about the centre, the
+    image size kept; depth divided by the factor, labels nearest."""
+    from sak_mm.datasets.transforms import RandomRotate
+    s = sample(9, 9)
+    depth = s['gt_fields']['depth'].copy()
+    with mock.patch('numpy.random.randint', return_value=1):
+        out = RandomRotate(prob=1.0, degree=(0, 0),
+                           zoom_choices=(1.0, 3.0))(s)
+    assert out['zoom'] == 3.0 and out['img'].shape == (9, 9, 3)
+    # zoom 3 about the centre pixel (4, 4): the centre keeps its value
+    assert out['gt_fields']['depth'][4, 4, 0] == pytest.approx(
+        depth[4, 4, 0] / 3.0)
+    assert out['gt_fields']['semseg'][4, 4, 0] == s['gt_fields']['semseg'][
+        4, 4, 0]
+    # the pixel 3 to the right of the centre reads the one 1 to the right
+    assert out['gt_fields']['depth'][4, 7, 0] == pytest.approx(
+        depth[4, 5, 0] / 3.0)
+    with pytest.raises(ValueError, match='not both'):
+        RandomRotate(zoom_range=(0.5, 1.5), zoom_choices=(1.0, ))
+    with pytest.raises(ValueError, match='positive'):
+        RandomRotate(zoom_choices=(0.0, ))
+
+
+def test_fixed_resize_resizes_labels_and_scores_at_the_new_size():
+    from sak_mm.datasets.transforms import FixedResize
+    s = sample(8, 10)
+    s['ori_shape'] = (8, 10)
+    labels = s['gt_fields']['semseg'].copy()
+    out = FixedResize((16, 20))(s)
+    assert out['img'].shape == (16, 20, 3)
+    assert out['img_shape'] == out['ori_shape'] == (16, 20)
+    np.testing.assert_array_equal(out['gt_fields']['semseg'][::2, ::2],
+                                  labels)
+    assert out['gt_fields']['depth'].shape == (16, 20, 1)
+    image_only = FixedResize(12)(dict(img=np.zeros((8, 10, 3), np.uint8),
+                                      img_shape=(8, 10), ori_shape=(8, 10)))
+    assert image_only['img_shape'] == (12, 12)
+    assert image_only['ori_shape'] == (8, 10)  # predictions go back there

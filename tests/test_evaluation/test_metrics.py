@@ -103,3 +103,19 @@ def test_saliency_maxf_and_miou_by_hand():
     assert res['sal/maxF'] == pytest.approx(81.25, abs=1e-3)
     # IoU: t <= 0.3 -> 2/3; (0.3, 0.6] -> 1/3; (0.6, 0.9] -> 1/2
     assert res['sal/mIoU'] == pytest.approx(100 * 2 / 3, abs=1e-3)
+
+
+def test_saliency_thresholds_and_one_logit_activation():
+    """MTLoRA's 15 thresholds 0.20 ... 0.90 replace the default grid; a
+    one-channel saliency head is read through a sigmoid."""
+    from sak_mm.structures import get_field
+    m = METRICS.build(dict(type='SaliencyMetric',
+                           thresholds=[0.2 + 0.05 * i for i in range(15)]))
+    assert len(m.thresholds) == 15
+    assert m.thresholds[-1].item() == pytest.approx(0.9)
+    logits = torch.tensor([[[[0.0, 2.0]]]])
+    prob = get_field('sal').activate(logits)
+    torch.testing.assert_close(prob, torch.sigmoid(logits))
+    two = torch.tensor([[[[0.0]], [[1.0]]]])
+    torch.testing.assert_close(get_field('sal').activate(two),
+                               torch.sigmoid(torch.tensor([[[[1.0]]]])))

@@ -121,3 +121,19 @@ def test_task_losses_accept_bf16_predictions():
         assert out.dtype == torch.float32 and torch.isfinite(out)
     edge = BalancedBCELoss()(pred[:, :1], gt.float().clamp(max=1), valid)
     assert edge.dtype == torch.float32
+
+
+def test_batch_balanced_bce_weights_by_the_negatives_share():
+    """pos_weight=None (MTLoRA's saliency loss): w = share of negatives,
+    loss = mean over valid pixels of w * pos_term + (1 - w) * neg_term."""
+    logits = torch.tensor([[[[0.5, -1.0, 2.0, 0.0]]]])
+    gt = torch.tensor([[[[1, 0, 0, 255]]]])
+    valid = gt != 255
+    got = BalancedBCELoss(pos_weight=None, loss_weight=2.0)(logits, gt,
+                                                           valid)
+    w = 2 / 3
+    x = logits[0, 0, 0, :3]
+    pos = -torch.log(torch.sigmoid(x[0]))
+    neg = -torch.log(1 - torch.sigmoid(x[1:]))
+    expected = 2.0 * (w * pos + (1 - w) * neg.sum()) / 3
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)

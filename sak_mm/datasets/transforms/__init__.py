@@ -1,6 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 from .formatting import PackMultiTaskInputs
-from .geometric import (PhotoMetricDistortion, RandomCrop,
+from .geometric import (FixedResize, PhotoMetricDistortion, RandomCrop,
                         RandomHorizontalFlip, RandomRescale,
                         RandomResizedCrop, RandomRotate)
 from .loading import LoadDenseAnnotations, LoadImage
@@ -8,5 +8,5 @@ from .loading import LoadDenseAnnotations, LoadImage
 __all__ = [
     'LoadImage', 'LoadDenseAnnotations', 'RandomRescale', 'RandomCrop',
     'RandomHorizontalFlip', 'RandomRotate', 'PhotoMetricDistortion',
-    'RandomResizedCrop', 'PackMultiTaskInputs'
+    'RandomResizedCrop', 'PackMultiTaskInputs', 'FixedResize'
 ]

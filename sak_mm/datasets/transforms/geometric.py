@@ -1,7 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Geometric multi-task transforms; every dense field is resampled and
 adjusted as its kind says (:mod:`sak_mm.structures.field_kinds`)."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -224,56 +224,122 @@ class RandomHorizontalFlip(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomRotate(BaseTransform):
-    """Rotate image and labels about the image centre by an angle drawn from
-    ``U(degree)``, with probability ``prob``.
+    """Rotate (and optionally zoom) image and labels about the image centre,
+    keeping the image size, with probability ``prob``.
 
-    The image is resampled bilinearly and padded with ``pad_val``; every
-    dense field is resampled with its own interpolation, padded with its
-    pad value (so the corners read as unannotated) and its values rotated
-    as its kind says (surface normals turn with the image).
+    The angle is drawn from ``U(degree)``; the zoom factor from
+    ``U(zoom_range)`` or uniformly from ``zoom_choices`` (1 when neither is
+    given). A factor above 1 zooms in (the borders are cut off), below 1 out
+    (the borders are padded). The image is resampled bilinearly and padded
+    with ``pad_val``; every dense field is resampled with its own
+    interpolation, padded with its pad value (so the corners read as
+    unannotated) and its values adjusted as its kind says (surface normals
+    turn with the image, depth is divided by the zoom factor).
+
+    ``RandomRotate(prob=1, degree=(-20, 20), zoom_range=(0.75, 1.25))`` and
+    ``RandomRotate(prob=1, degree=(0, 0), zoom_choices=(1.0, 1.2, 1.5))`` are
+    MTLoRA's PASCAL-Context and NYUD-v2 ``ScaleNRotate``.
 
     Required Keys: img
     Optional Keys: gt_fields
     Modified Keys: img, gt_fields
-    Added Keys: rotate_degrees
+    Added Keys: rotate_degrees, zoom
     """
 
     def __init__(self,
                  prob: float = 0.5,
                  degree: Tuple[float, float] = (-10.0, 10.0),
+                 zoom_range: Optional[Tuple[float, float]] = None,
+                 zoom_choices: Optional[Sequence[float]] = None,
                  pad_val: int = 0):
         low, high = degree
         if low > high:
             raise ValueError(f'degree must be (low, high), got {degree}')
+        if zoom_range is not None and zoom_choices is not None:
+            raise ValueError('give zoom_range or zoom_choices, not both')
+        zooms = tuple(zoom_range or ()) + tuple(zoom_choices or ())
+        if any(z <= 0 for z in zooms):
+            raise ValueError(f'zoom factors must be positive, got {zooms}')
         self.prob = prob
         self.degree = (float(low), float(high))
+        self.zoom_range = None if zoom_range is None else tuple(
+            float(z) for z in zoom_range)
+        self.zoom_choices = None if zoom_choices is None else tuple(
+            float(z) for z in zoom_choices)
         self.pad_val = pad_val
+
+    def _zoom(self) -> float:
+        if self.zoom_range is not None:
+            return float(np.random.uniform(*self.zoom_range))
+        if self.zoom_choices is not None:
+            return self.zoom_choices[np.random.randint(len(self.zoom_choices))]
+        return 1.0
 
     def transform(self, results: dict) -> dict:
         rotate = bool(np.random.rand() < self.prob)
         degrees = float(np.random.uniform(*self.degree)) if rotate else 0.0
+        zoom = self._zoom() if rotate else 1.0
         results['rotate_degrees'] = degrees
+        results['zoom'] = zoom
         if not rotate:
             return results
         h, w = results['img'].shape[:2]
         matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees,
-                                         1.0)
+                                         zoom)
         results['img'] = cv2.warpAffine(
             results['img'], matrix, (w, h), flags=cv2.INTER_LINEAR,
             borderValue=(self.pad_val, ) * 3)
         for name, arr in results.get('gt_fields', {}).items():
             field = get_field(name)
-            rotated = _as_hwc(cv2.warpAffine(
+            warped = _as_hwc(cv2.warpAffine(
                 arr, matrix, (w, h),
                 flags=CV2_INTERPOLATION[field.interpolation],
                 borderMode=cv2.BORDER_CONSTANT,
                 borderValue=(float(field.pad_value), ) * 4))
-            results['gt_fields'][name] = field.rotate_values(rotated, degrees)
+            warped = field.rotate_values(warped, degrees)
+            if zoom != 1.0:
+                warped = field.rescale_values(warped, zoom)
+            results['gt_fields'][name] = warped
         return results
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(prob={self.prob}, '
-                f'degree={self.degree})')
+                f'degree={self.degree}, zoom_range={self.zoom_range}, '
+                f'zoom_choices={self.zoom_choices})')
+
+
+@TRANSFORMS.register_module()
+class FixedResize(BaseTransform):
+    """Resize image and labels to one fixed ``(h, w)``, aspect ratio not
+    kept (MTLoRA's ``FixedResize``, 448x448 in the decoder-only protocol).
+
+    The image is resized bilinearly, every dense field with its own
+    interpolation; values are not changed (as in MTLoRA). When the labels
+    are resized too, ``ori_shape`` becomes the new size: predictions are
+    then scored against the resized labels, as that protocol does.
+
+    Required Keys: img
+    Optional Keys: gt_fields
+    Modified Keys: img, gt_fields, img_shape, ori_shape
+    """
+
+    def __init__(self, size: Tuple[int, int]):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def transform(self, results: dict) -> dict:
+        h, w = self.size
+        results['img'] = cv2.resize(
+            results['img'], (w, h), interpolation=cv2.INTER_LINEAR)
+        fields = results.get('gt_fields', {})
+        for name, arr in fields.items():
+            fields[name] = _resize_field(name, arr, (w, h))
+        results['img_shape'] = (h, w)
+        if fields:
+            results['ori_shape'] = (h, w)
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size})'
 
 
 @TRANSFORMS.register_module()

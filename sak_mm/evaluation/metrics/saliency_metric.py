@@ -1,4 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+from typing import Optional, Sequence
+
 import numpy as np
 import torch
 
@@ -18,14 +20,24 @@ class SaliencyMetric(BaseTaskMetric):
     ``mIoU`` is the best, over thresholds, of the per-image foreground IoU
     averaged over images (an image whose prediction and label are both empty
     scores 1). Both in percent, as in the SAK reference.
+
+    Args:
+        beta2 (float): ``b2`` of the F-measure.
+        step (float): Threshold spacing of the default grid.
+        thresholds (Sequence[float], optional): The thresholds instead of
+            the grid; MTLoRA's saliency mIoU (the decoder-only protocol) uses
+            the 15 values ``0.20, 0.25, ..., 0.90``.
     """
 
     def __init__(self, task: str = 'sal', beta2: float = 0.3,
-                 step: float = 0.05, **kwargs):
+                 step: float = 0.05,
+                 thresholds: Optional[Sequence[float]] = None, **kwargs):
         super().__init__(task=task, **kwargs)
         self.beta2 = beta2
-        n = int(round(1 / step)) - 1
-        self.thresholds = torch.tensor([step * (k + 1) for k in range(n)])
+        if thresholds is None:
+            n = int(round(1 / step)) - 1
+            thresholds = [step * (k + 1) for k in range(n)]
+        self.thresholds = torch.tensor([float(t) for t in thresholds])
 
     def accumulate(self, pred: torch.Tensor, gt: torch.Tensor):
         valid = gt != IGNORE_INDEX

@@ -5,6 +5,8 @@ Every loss takes ``(pred, gt, valid)`` with ``pred`` and ``gt`` as
 ``(B, C, H, W)`` and ``valid`` as ``(B, 1, H, W)`` bool (from the dense-field
 table), and returns ``loss_weight * loss``.
 """
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -72,29 +74,36 @@ class MaskedL1Loss(nn.Module):
 @MODELS.register_module()
 class BalancedBCELoss(nn.Module):
     """Binary cross-entropy with positives weighted ``w`` and negatives
-    ``1 - w``, averaged over valid pixels (boundary detection).
+    ``1 - w``, averaged over valid pixels (boundary detection; saliency in
+    the MTLoRA protocol).
 
     Computed as the reference does: ``BCE(pos_weight=w / (1 - w)) * (1 - w)``.
 
     Args:
         loss_weight (float): Task weight ``w_t``.
-        pos_weight (float): ``w`` (0.95 in SAK).
+        pos_weight (float, optional): ``w`` (0.95 for boundaries in SAK).
+            None weighs each batch by its labels, HED-style: ``w`` is the
+            fraction of negative valid pixels (MTLoRA's saliency loss).
     """
 
     loss_name = 'loss_bce'
 
-    def __init__(self, loss_weight: float = 1.0, pos_weight: float = 0.95):
+    def __init__(self, loss_weight: float = 1.0,
+                 pos_weight: Optional[float] = 0.95):
         super().__init__()
-        if not 0 < pos_weight < 1:
+        if pos_weight is not None and not 0 < pos_weight < 1:
             raise ValueError(f'pos_weight must be in (0, 1), got {pos_weight}')
         self.loss_weight = loss_weight
         self.pos_weight = pos_weight
 
     def forward(self, pred: torch.Tensor, gt: torch.Tensor,
                 valid: torch.Tensor) -> torch.Tensor:
-        w = self.pos_weight
         mask = valid.expand_as(gt)
+        target = gt[mask].float()
+        w = self.pos_weight
+        if w is None:  # the negatives' share, kept inside (0, 1)
+            w = (1 - target.mean()).clamp(1e-4, 1 - 1e-4)
+        w = torch.as_tensor(w, dtype=torch.float32, device=pred.device)
         loss = F.binary_cross_entropy_with_logits(
-            pred.float()[mask], gt[mask],
-            pos_weight=torch.tensor(w / (1 - w), device=pred.device))
+            pred.float()[mask], target, pos_weight=w / (1 - w))
         return self.loss_weight * loss * (1 - w)
