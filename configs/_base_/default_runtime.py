@@ -21,6 +21,8 @@ default_hooks = dict(
         backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
+    # trainable / frozen parameters per component, logged at the start
+    param_report=dict(type='ParameterReportHook'),
 )
 
 # Switch on to also log scalars and images to TensorBoard (tools/train.py

@@ -40,6 +40,45 @@ def plot_router_weights(summary: dict, out_file: str) -> None:
     fig.savefig(out_file, dpi=150)
 
 
+def plot_expert_usage(summary: dict, out_file: str) -> None:
+    """Two routers x experts heat maps: how often each expert is chosen
+    (share of tokens) and its mean gate, values printed in the cells."""
+    names = list(summary['routers'])
+    num = max(len(s['selected']) for s in summary['routers'].values())
+    fig = _figure(figsize=(1.5 + 2 * 0.55 * num, 0.8 + 0.45 * len(names)))
+    axes = fig.subplots(1, 2, squeeze=False)[0]
+    for ax, key, title in ((axes[0], 'selected', 'share of tokens choosing'),
+                           (axes[1], 'mean_gate', 'mean gate')):
+        grid = np.full((len(names), num), np.nan)
+        for r, name in enumerate(names):
+            values = summary['routers'][name][key]
+            grid[r, :len(values)] = values
+        ax.imshow(grid, vmin=0, vmax=1, cmap='Blues')
+        for r in range(len(names)):
+            for e in range(num):
+                if not np.isnan(grid[r, e]):
+                    ax.text(e, r, f'{grid[r, e]:.2f}', ha='center',
+                            va='center', fontsize=7,
+                            color='white' if grid[r, e] > 0.6 else 'black')
+        ax.set_xticks(range(num))
+        ax.set_xticklabels([f'e{e}' for e in range(num)], fontsize=7)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=8)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=150)
+
+
+def expert_usage_table(summary: dict) -> str:
+    """Per router and expert: share of tokens choosing it, mean gate."""
+    rows = []
+    for name, stats in summary['routers'].items():
+        for e, (sel, gate) in enumerate(
+                zip(stats['selected'], stats['mean_gate'])):
+            rows.append((name, f'e{e}', f'{sel:.3f}', f'{gate:.3f}'))
+    return format_table(['router', 'expert', 'selected', 'mean gate'], rows)
+
+
 def plot_teacher_bias(study: dict, out_file: str) -> None:
     """Paper Fig. 1 (left): relative improvement of each model over the
     baseline per task, grouped bars, with mu, sigma and mu/sigma in the

@@ -1,18 +1,24 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Gate scores of the MoR routers per task, level and expert (paper Fig. 4).
+"""Router statistics of a trained model: the MoR gate scores per task,
+level and expert (SAK paper Fig. 4), or, for a decoder of routed experts
+(FGMoE), how often each expert of each MoE is chosen and its mean gate.
 
 From a trained model (runs its val set)::
 
     python tools/analysis/router_weights.py CONFIG CHECKPOINT --out-dir DIR
 
-or from the JSON that RouterWeightsHook wrote during validation/testing::
+or from the JSON that RouterWeightsHook (or ExpertUsageHook) wrote during
+validation/testing::
 
     python tools/analysis/router_weights.py --json WORK_DIR/test_router_weights.json
+    python tools/analysis/router_weights.py --json WORK_DIR/test_expert_usage.json
 
-Writes ``router_weights.json`` and ``router_weights.{png,pdf}`` to the
+Writes ``router_weights.json`` and ``router_weights.{png,pdf}`` (MoR) or
+``expert_usage.json`` and ``expert_usage.{png,pdf}`` (routed experts) to the
 output folder and prints the table.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 
@@ -40,42 +46,58 @@ def parse_args():
 
 
 def measure(config, checkpoint, device, per_image, cfg_options=None) -> dict:
-    """Run the model over its val set and summarise the gate scores."""
+    """Run the model over its val set and summarise its routers."""
     from mmengine.runner import Runner
     from mmengine.utils import ProgressBar
 
     from sak_mm.apis import init_model
-    from sak_mm.engine.hooks import RouterWeightsRecorder, router_layout
+    from sak_mm.engine.hooks import (ExpertUsageRecorder, RouterWeightsRecorder,
+                                     router_layout)
     model = init_model(config, checkpoint, device, cfg_options)
-    recorder = RouterWeightsRecorder(router_layout(model), per_image)
+    neck = getattr(model, 'neck', None)
+    if neck is not None and getattr(neck, 'mode', None) == 'mor':
+        recorder, experts = RouterWeightsRecorder(router_layout(model),
+                                                  per_image), None
+    else:
+        recorder, experts = None, ExpertUsageRecorder(model)
     loader = Runner.build_dataloader(model.cfg.val_dataloader)
     bar = ProgressBar(len(loader.dataset))
-    for batch in loader:
-        outputs = model.test_step(batch)
-        recorder.update(outputs)
-        for _ in outputs:
-            bar.update()
+    with contextlib.ExitStack() as stack:
+        if experts is not None:
+            stack.enter_context(experts)
+        for batch in loader:
+            outputs = model.test_step(batch)
+            if recorder is not None:
+                recorder.update(outputs)
+            for _ in outputs:
+                bar.update()
     print()
-    return recorder.summarize()
+    return (recorder or experts).summarize()
 
 
 def main():
     args = parse_args()
-    from sak_mm.visualization import plot_router_weights, router_table
+    from sak_mm.visualization import (expert_usage_table, plot_expert_usage,
+                                      plot_router_weights, router_table)
     if args.json is not None:
         summary = load(args.json)
-        if 'tasks' not in summary or 'experts' not in summary:
+        if 'routers' not in summary and ('tasks' not in summary
+                                         or 'experts' not in summary):
             raise ValueError(f'{args.json} is not a router-weights JSON '
-                             f'(written by RouterWeightsHook)')
+                             f'(written by RouterWeightsHook) nor an '
+                             f'expert-usage JSON (ExpertUsageHook)')
     else:
         summary = measure(args.config, args.checkpoint, args.device,
                           args.per_image, args.cfg_options)
+    name, plot, table = ('expert_usage', plot_expert_usage,
+                         expert_usage_table) if 'routers' in summary else (
+                             'router_weights', plot_router_weights,
+                             router_table)
     os.makedirs(args.out_dir, exist_ok=True)
-    dump(summary, osp.join(args.out_dir, 'router_weights.json'), indent=1)
+    dump(summary, osp.join(args.out_dir, f'{name}.json'), indent=1)
     for fmt in args.formats:
-        plot_router_weights(summary,
-                            osp.join(args.out_dir, f'router_weights.{fmt}'))
-    print(router_table(summary))
+        plot(summary, osp.join(args.out_dir, f'{name}.{fmt}'))
+    print(table(summary))
     print(f'figures and JSON written to {args.out_dir}')
 
 

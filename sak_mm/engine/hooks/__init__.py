@@ -1,4 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+from .expert_usage_hook import (ExpertUsageHook, ExpertUsageRecorder,
+                                expert_scalars, model_routers)
+from .parameter_report_hook import ParameterReportHook
 from .prediction_saver_hook import PredictionSaverHook, save_prediction
 from .rep_similarity_hook import RepSimilarityHook, RepSimilarityMeter
 from .router_weights_hook import (RouterWeightsHook, RouterWeightsRecorder,
@@ -8,5 +11,7 @@ from .visualization_hook import MultiTaskVisualizationHook
 __all__ = [
     'RouterWeightsHook', 'RouterWeightsRecorder', 'router_layout',
     'scalar_logs', 'RepSimilarityHook', 'RepSimilarityMeter',
-    'MultiTaskVisualizationHook', 'PredictionSaverHook', 'save_prediction'
+    'MultiTaskVisualizationHook', 'PredictionSaverHook', 'save_prediction',
+    'ParameterReportHook', 'ExpertUsageHook', 'ExpertUsageRecorder',
+    'expert_scalars', 'model_routers'
 ]
