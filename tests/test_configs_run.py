@@ -21,7 +21,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'sak', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'sak', 'ablations', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'baselines', '*.py')))
+    glob.glob(osp.join(ROOT, 'configs', 'baselines', '*.py')) +
+    glob.glob(osp.join(ROOT, 'projects', '*', 'configs', '*.py')))
 CROP = (48, 64)
 TINY = {
     'DINOv2Teacher': dict(
@@ -38,6 +39,18 @@ TINY = {
         model_kwargs=dict(embed_dim=32, depth=4, num_heads=2)),
 }
 WEIGHT_KEYS = ('checkpoint', 'pretrained', 'model_name', 'init_cfg')
+# tiny stand-ins of the mmpretrain backbones of MultiTaskEncoderDecoder
+# configs, with their levels' channels
+TINY_BACKBONES = {
+    'mmpretrain.SwinTransformer': (dict(
+        arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1]),
+        img_size=CROP[0], window_size=4, pad_small_map=True), [16, 32, 64, 128]),
+    'mmpretrain.HRNet': (dict(), [18, 36, 72, 144]),
+    'mmpretrain.VisionTransformer': (dict(
+        arch=dict(embed_dims=32, num_layers=4, num_heads=2,
+                  feedforward_channels=64), img_size=CROP,
+        out_indices=(0, 1, 2, 3)), 32),
+}
 
 
 def tiny_teacher(cfg):
@@ -58,7 +71,7 @@ def shrink_loader(loader, roots):
     for step in ds.pipeline:
         if step.type == 'RandomCrop':
             step.crop_size = CROP
-        if step.type == 'RandomResizedCrop':
+        if step.type in ('RandomResizedCrop', 'FixedResize'):
             step.size = CROP
     loader.num_workers = 0
     loader.persistent_workers = False
@@ -66,10 +79,34 @@ def shrink_loader(loader, roots):
     return loader
 
 
+def shrink_encoder_decoder(model):
+    """A MultiTaskEncoderDecoder with a tiny backbone of its family and a
+    narrow decoder, no weight file."""
+    options, channels = TINY_BACKBONES[model.backbone.type]
+    model.backbone.update(copy.deepcopy(options))
+    model.pop('pretrained', None)
+    model.save_backbone = True
+    shrink_decoder(model.decoder)
+    model.decoder.in_channels = channels
+
+
+def shrink_decoder(decoder):
+    if decoder.type == 'FGMoEDecoder':
+        decoder.channels = 16
+        decoder.head_channels = 8
+        if decoder.get('mixer') is not None:
+            decoder.mixer.num_heads = 2
+        for key in ('task_moe', 'global_moe'):
+            if decoder.get(key) is not None:
+                decoder[key].hidden = 8
+
+
 def shrink(cfg, roots, work_dir):
     model = cfg.model
     backbone = model.backbone
-    if backbone.type == 'TSAPBackbone':
+    if model.type == 'MultiTaskEncoderDecoder':
+        shrink_encoder_decoder(model)
+    elif backbone.type == 'TSAPBackbone':
         stem = backbone.stem
         stem.pop('init_cfg', None)
         stem.arch = dict(embed_dims=32, num_layers=4, num_heads=2,
@@ -77,8 +114,11 @@ def shrink(cfg, roots, work_dir):
         stem.img_size = CROP
     else:
         backbone.teacher = tiny_teacher(backbone.teacher)
-    model.teachers = {n: tiny_teacher(t)
-                      for n, t in (model.get('teachers') or {}).items()}
+    if model.get('decoder') is not None:
+        shrink_decoder(model.decoder)
+    if 'teachers' in model:
+        model.teachers = {n: tiny_teacher(t)
+                          for n, t in (model.teachers or {}).items()}
     model.data_preprocessor.pad_size = CROP
     for split in ('train', 'val', 'test'):
         key = f'{split}_dataloader'
@@ -122,7 +162,7 @@ def roots(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    'path', CONFIGS, ids=lambda p: osp.relpath(p, osp.join(ROOT, 'configs')))
+    'path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_config_trains_one_iteration(path, roots, tmp_path):
     cfg = shrink(Config.fromfile(path), roots, str(tmp_path))
     runner = SAKRunner.from_cfg(cfg)
