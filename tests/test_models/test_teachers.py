@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from sak_mm.models.data_preprocessor import IMAGENET_MEAN, IMAGENET_STD
-from sak_mm.models.teachers import WeightsMismatchError
 from sak_mm.models.teachers.clip import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from sak_mm.models.teachers.sam import resize_longest_and_pad
-from sak_mm.models.utils.weights import resize_grid_embedding
+from sak_mm.models.utils.weights import (WeightsMismatchError,
+                                         resize_grid_embedding)
 from sak_mm.registry import MODELS
 from tests.conftest import CROP, tiny_teachers
 
