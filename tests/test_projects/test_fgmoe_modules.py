@@ -248,3 +248,21 @@ def test_optional_balance_loss_is_named_and_off_by_default():
     dec = _decoder(balance_loss_weight=0.1)
     dec.loss(feats, samples)['fgmoe.loss_balance'].backward()
     assert dec.task_moes.semseg.routers[0].centroids.grad.abs().sum() > 0
+
+
+def test_routed_dispatch_under_bf16_autocast_matches_dense():
+    """Under autocast the experts' GEMMs run in bf16; routed and dense
+    still choose the same experts and agree to bf16 precision."""
+    routed = _moe('routed', num_routed=6, top_k=3)
+    dense = _moe('dense', num_routed=6, top_k=3)
+    dense.load_state_dict(routed.state_dict())
+    tokens = torch.randn(2, 40, 8)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        y_r, (g_r, e_r, _) = routed(tokens)
+        y_d, (g_d, e_d, _) = dense(tokens)
+    assert y_r.dtype == y_d.dtype and g_r.dtype == torch.float32
+    assert torch.equal(e_r, e_d)
+    torch.testing.assert_close(y_r.float(), y_d.float(), rtol=2e-2,
+                               atol=2e-2)
+    reference, _ = routed.float()(tokens)
+    torch.testing.assert_close(y_r.float(), reference, rtol=5e-2, atol=5e-2)

@@ -36,7 +36,9 @@ class TopKRouter(nn.Module):
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(B, N, C)`` tokens -> the kept gates ``G`` and their experts,
         both ``(B, N, K)``, and all affinities ``s`` ``(B, N, N_it)``."""
-        scores = torch.sigmoid(x.float() @ self.centroids.float().t())
+        # affinities in fp32 even under autocast: close scores decide top-K
+        with torch.autocast(x.device.type, enabled=False):
+            scores = torch.sigmoid(x.float() @ self.centroids.float().t())
         kept, experts = scores.topk(self.top_k, dim=-1)
         gates = kept / kept.sum(dim=-1, keepdim=True)
         return gates, experts, scores

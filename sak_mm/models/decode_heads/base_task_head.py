@@ -29,6 +29,8 @@ class BaseTaskHead(nn.Module):
         forward(feats)                 -> logits (B, C_out, h, w)
         loss(feats, data_samples)      -> {'loss_*': tensor}, against the
                                           batch's labels (at their size)
+        loss_by_samples(logits, data_samples), loss_by_feat(logits, gt)
+                                       -> the same from logits
         predict_by_feat(logits, metas) -> per-sample activated predictions,
                                           padding cropped off
 
@@ -64,7 +66,12 @@ class BaseTaskHead(nn.Module):
         """The task loss of :meth:`forward`'s logits against the labels of
         ``data_samples`` (padded to the batch shape; a sample without this
         task's label counts nowhere)."""
-        logits = self(feats)
+        return self.loss_by_samples(self(feats), data_samples)
+
+    def loss_by_samples(self, logits: torch.Tensor,
+                        data_samples: list) -> Dict[str, torch.Tensor]:
+        """The loss of ``logits`` against this task's labels in
+        ``data_samples``, stacked to the batch shape."""
         gt = self.field.stack(data_samples, batch_input_shape(data_samples),
                               logits.device)
         return self.loss_by_feat(logits, gt)

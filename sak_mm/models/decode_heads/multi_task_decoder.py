@@ -19,7 +19,7 @@ from mmengine.structures import PixelData
 
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
-from .base_task_head import BaseTaskHead, batch_input_shape
+from .base_task_head import BaseTaskHead
 
 Levels = List[torch.Tensor]
 
@@ -79,12 +79,10 @@ class BaseMultiTaskDecoder(nn.Module):
     def loss_by_feat(self, logits: Dict[str, torch.Tensor],
                      data_samples: list) -> Dict[str, torch.Tensor]:
         """Every task's loss of its logits against the batch's labels."""
-        shape = batch_input_shape(data_samples)
         losses = {}
         for task in self.tasks:
-            head = self.task_head(task)
-            gt = head.field.stack(data_samples, shape, logits[task].device)
-            for name, value in head.loss_by_feat(logits[task], gt).items():
+            for name, value in self.task_head(task).loss_by_samples(
+                    logits[task], data_samples).items():
                 losses[f'{task}.{name}'] = value
         return losses
 

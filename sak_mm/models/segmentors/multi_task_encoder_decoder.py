@@ -84,7 +84,6 @@ class MultiTaskEncoderDecoder(BaseModel):
             self.register_state_dict_post_hook(_drop_backbone)
             self.register_load_state_dict_post_hook(_backbone_not_missing)
             self.load_backbone()
-        self.save_backbone = save_backbone
         if freeze_backbone:
             self.backbone.requires_grad_(False)
             self.backbone.eval()
