@@ -12,9 +12,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # atomic writes: a crash never leaves a truncated checkpoint behind
+    # a kill or a NaN never costs the last good checkpoint: atomic writes,
+    # last_checkpoint after the checkpoint, rotation last
+    # (sak_mm.engine.hooks.SafeCheckpointHook)
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         by_epoch=False,
         interval=4000,
         max_keep_ckpts=2,
@@ -23,6 +25,8 @@ default_hooks = dict(
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
     # trainable / frozen parameters per component, logged at the start
     param_report=dict(type='ParameterReportHook'),
+    # stop at the first NaN / infinite loss, before it is saved
+    finite_loss=dict(type='FiniteLossHook'),
 )
 
 # Switch on to also log scalars and images to TensorBoard (tools/train.py

@@ -1,11 +1,11 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Crash-safe checkpoint writing and weights-only checkpoint reading.
 
-* :class:`AtomicLocalBackend` writes every file to a temporary name in the
-  target folder, flushes it to disk, then renames it over the target, so a
-  crash mid-write never leaves a truncated checkpoint. Use it with
-  ``CheckpointHook(backend_args=dict(backend='atomic_local'))`` (set in
-  ``configs/_base_/default_runtime.py``).
+* :func:`write_atomic` and :class:`AtomicLocalBackend` write every file to a
+  temporary name in the target folder, fsync it, rename it over the target
+  and fsync the folder, so a crash mid-write never leaves a truncated file.
+  ``SafeCheckpointHook`` (``configs/_base_/default_runtime.py``) writes
+  checkpoints through it, then ``last_checkpoint``, and rotates last.
 * :func:`to_plain` / :func:`from_plain` turn what mmengine stores beside
   the weights (the message hub's history buffers, numpy values) into plain
   lists and numbers and back, so ``torch.load`` reads new checkpoints with
@@ -18,37 +18,120 @@
 import contextlib
 import os
 import os.path as osp
+import re
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 
+#: name of the temporary files :func:`write_atomic` leaves behind when killed
+TEMP_SUFFIX = '.tmp'
+
+
+def fsync_dir(folder: str) -> None:
+    """Make a rename or unlink in ``folder`` durable (POSIX: fsync the
+    directory; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(data: bytes, filepath: str) -> None:
+    """Write ``data`` to ``filepath`` so that a crash leaves the old file or
+    the new one, never a partial one: a temporary file in the same folder,
+    fsync, rename over the target, fsync of the folder. The file gets the
+    permissions a plain ``open(..., 'w')`` would (``0o666 & ~umask``)."""
+    folder = osp.dirname(osp.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix='.' + osp.basename(filepath) + '.',
+        suffix=TEMP_SUFFIX)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    fsync_dir(folder)
+
+
+def remove_stale_temps(folder: str) -> List[str]:
+    """Delete the temporary files a killed :func:`write_atomic` left in
+    ``folder``; returns their paths."""
+    if not osp.isdir(folder):
+        return []
+    stale = [
+        osp.join(folder, name) for name in os.listdir(folder)
+        if name.startswith('.') and name.endswith(TEMP_SUFFIX)
+    ]
+    for path in stale:
+        os.remove(path)
+    return stale
+
+
+_CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+def list_checkpoints(folder: str) -> List[str]:
+    """The ``iter_<n>.pth`` / ``epoch_<n>.pth`` files in ``folder``, oldest
+    first (every one is complete: they are written atomically)."""
+    if not osp.isdir(folder):
+        return []
+    found = []
+    for name in os.listdir(folder):
+        match = _CHECKPOINT_NAME.match(name)
+        if match and osp.isfile(osp.join(folder, name)):
+            found.append((int(match.group(1)), osp.join(folder, name)))
+    return [path for _, path in sorted(found)]
+
+
+def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
+    """The checkpoint ``--resume`` continues from, and why: the one
+    ``last_checkpoint`` names if it exists, else the newest checkpoint in
+    ``work_dir``, else None."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named, f'last_checkpoint names {named}'
+        reason = ('last_checkpoint is empty' if not named else
+                  f'last_checkpoint names {named}, which does not exist')
+    else:
+        reason = f'there is no last_checkpoint in {work_dir}'
+    found = list_checkpoints(work_dir)
+    if found:
+        return found[-1], (f'{reason}; resuming from the newest checkpoint '
+                           f'there, {found[-1]}')
+    return None, f'{reason} and no checkpoint to resume from'
+
+
 @register_backend('atomic_local')
 class AtomicLocalBackend(LocalBackend):
-    """A local file backend whose writes are atomic (temp file + rename)."""
+    """A local file backend whose writes are atomic and durable
+    (:func:`write_atomic`)."""
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        filepath = str(filepath)
-        folder = osp.dirname(osp.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=folder, prefix='.' + osp.basename(filepath) + '.',
-            suffix='.tmp')
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(obj)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomic(obj, str(filepath))
 
     def put_text(self, obj: str, filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:

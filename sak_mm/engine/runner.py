@@ -4,7 +4,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from sak_mm.registry import RUNNERS
-from .checkpoint_io import from_plain, safe_loading, to_plain
+from .checkpoint_io import (from_plain, resume_checkpoint, safe_loading,
+                            to_plain)
 
 
 class PlainCheckpointStateHook(Hook):
@@ -34,14 +35,30 @@ class SAKRunner(Runner):
     (``load_from``, ``--resume``, ``tools/test.py``) with
     ``torch.load(weights_only=True)`` inside
     :func:`~sak_mm.engine.checkpoint_io.safe_loading`, which also reads
-    checkpoints written before plain-data saving. Nothing outside the
-    load changes. ``configs/_base_/default_runtime.py`` selects it
+    checkpoints written before plain-data saving. ``--resume`` without a
+    path falls back to the newest checkpoint in the work dir when
+    ``last_checkpoint`` is missing or stale (:meth:`load_or_resume`). ``configs/_base_/default_runtime.py`` selects it
     (``runner_type``); ``tools/train.py`` and ``tools/test.py`` use it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.register_hook(PlainCheckpointStateHook())
+
+    def load_or_resume(self) -> None:
+        """``--resume`` without a checkpoint path continues from the one
+        ``last_checkpoint`` names, or, when that file is missing, empty or
+        names a deleted file, from the newest checkpoint in the work dir,
+        saying which (mmengine would restart from iteration 0)."""
+        if not self._has_loaded and self._resume and self._load_from is None:
+            path, why = resume_checkpoint(self.work_dir)
+            self.logger.info(f'resume: {why}')
+            if path is None:
+                self.logger.warning('resume: starting from iteration 0')
+                self._resume = False
+            else:
+                self._load_from = path
+        return super().load_or_resume()
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         with safe_loading():

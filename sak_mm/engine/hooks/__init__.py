@@ -3,6 +3,8 @@ from .expert_usage_hook import (ExpertUsageHook, ExpertUsageRecorder,
                                 expert_scalars, model_routers)
 from .parameter_report_hook import ParameterReportHook
 from .prediction_saver_hook import PredictionSaverHook, save_prediction
+from .safe_checkpoint_hook import (FiniteLossHook, NonFiniteError,
+                                   SafeCheckpointHook, non_finite_weights)
 from .rep_similarity_hook import RepSimilarityHook, RepSimilarityMeter
 from .router_weights_hook import (RouterWeightsHook, RouterWeightsRecorder,
                                   router_layout, scalar_logs)
@@ -13,5 +15,6 @@ __all__ = [
     'scalar_logs', 'RepSimilarityHook', 'RepSimilarityMeter',
     'MultiTaskVisualizationHook', 'PredictionSaverHook', 'save_prediction',
     'ParameterReportHook', 'ExpertUsageHook', 'ExpertUsageRecorder',
-    'expert_scalars', 'model_routers'
+    'expert_scalars', 'model_routers', 'SafeCheckpointHook', 'FiniteLossHook',
+    'NonFiniteError', 'non_finite_weights'
 ]
