@@ -27,6 +27,8 @@ default_hooks = dict(
     param_report=dict(type='ParameterReportHook'),
     # stop at the first NaN / infinite loss, before it is saved
     finite_loss=dict(type='FiniteLossHook'),
+    # torch's generator states in checkpoints: --resume repeats the run
+    rng_state=dict(type='RNGStateHook'),
 )
 
 # Switch on to also log scalars and images to TensorBoard (tools/train.py

@@ -32,7 +32,10 @@ def rooms(tmp_path_factory):
 
 
 def options(rooms, iters, interval=2, keep=1):
+    """The demo, small and deterministic (two uninterrupted runs are
+    bit-identical)."""
     return {
+        'randomness.deterministic': True,
         'train_dataloader.dataset.data_root': rooms,
         'val_dataloader.dataset.data_root': rooms,
         'test_dataloader.dataset.data_root': rooms,
@@ -97,14 +100,38 @@ def finish(proc):
     return out
 
 
+@pytest.fixture(scope='module')
+def uninterrupted(rooms, tmp_path_factory):
+    """The final checkpoint of the 6-iteration run, never killed."""
+    work = tmp_path_factory.mktemp('uninterrupted')
+    finish(start_training(work, options(rooms, iters=6)))
+    return load_checkpoint_file(str(work / 'iter_6.pth'))
+
+
+def assert_same_training_state(want, got):
+    assert want['state_dict'].keys() == got['state_dict'].keys()
+    for key, value in want['state_dict'].items():
+        assert torch.equal(value, got['state_dict'][key]), key
+    assert want['optimizer']['state'].keys() == got['optimizer']['state'].keys()
+    for index, state in want['optimizer']['state'].items():
+        for name, value in state.items():
+            assert torch.equal(torch.as_tensor(value),
+                               torch.as_tensor(got['optimizer']['state'][
+                                   index][name])), (index, name)
+
+
 @pytest.mark.parametrize('stall', ['iter_6.pth:before_write',
                                    'iter_4.pth:mid_write',
                                    'iter_4.pth:after_rename'])
-def test_kill_during_or_after_a_save_loses_nothing(stall, rooms, tmp_path):
-    """SIGKILL once the iter_4 save is complete, while iter_4.pth is half
-    written, or right after its rename (last_checkpoint still naming
-    iter_2); with max_keep_ckpts=1, mmengine would have deleted iter_2
-    before writing iter_4. --resume then finishes the run."""
+def test_kill_during_or_after_a_save_loses_nothing(stall, rooms, tmp_path,
+                                                   uninterrupted):
+    """SIGKILL once the iter_4 save is complete (iterations 5-6 done, not
+    saved), while iter_4.pth is half written, or right after its rename
+    (last_checkpoint still naming iter_2); with max_keep_ckpts=1, mmengine
+    would have deleted iter_2 before writing iter_4. --resume then finishes
+    the run, and its weights and optimizer state equal the uninterrupted
+    run's bit for bit (torch's generator states are in the checkpoints, so
+    the MoR noisy gating draws the same noise again)."""
     work = tmp_path / 'work'
     opts = options(rooms, iters=6)
     proc = start_training(work, opts, stall=stall, tmp=tmp_path)
@@ -136,7 +163,9 @@ def test_kill_during_or_after_a_save_loses_nothing(stall, rooms, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
-    assert load_checkpoint_file(str(work / 'iter_6.pth'))['meta']['iter'] == 6
+    final = load_checkpoint_file(str(work / 'iter_6.pth'))
+    assert final['meta']['iter'] == 6
+    assert_same_training_state(uninterrupted, final)
 
 
 def runner_cfg(rooms, work, iters, **kwargs):
@@ -233,3 +262,4 @@ def test_a_fresh_run_refuses_to_write_over_old_checkpoints(rooms, tmp_path):
     runner = SAKRunner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2
+

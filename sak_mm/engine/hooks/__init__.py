@@ -3,6 +3,8 @@ from .expert_usage_hook import (ExpertUsageHook, ExpertUsageRecorder,
                                 expert_scalars, model_routers)
 from .parameter_report_hook import ParameterReportHook
 from .prediction_saver_hook import PredictionSaverHook, save_prediction
+from .rng_state_hook import (RNGStateHook, set_torch_rng_state,
+                             torch_rng_state)
 from .safe_checkpoint_hook import (FiniteLossHook, NonFiniteError,
                                    SafeCheckpointHook, non_finite_weights)
 from .rep_similarity_hook import RepSimilarityHook, RepSimilarityMeter
@@ -16,5 +18,6 @@ __all__ = [
     'MultiTaskVisualizationHook', 'PredictionSaverHook', 'save_prediction',
     'ParameterReportHook', 'ExpertUsageHook', 'ExpertUsageRecorder',
     'expert_scalars', 'model_routers', 'SafeCheckpointHook', 'FiniteLossHook',
-    'NonFiniteError', 'non_finite_weights'
+    'NonFiniteError', 'non_finite_weights', 'RNGStateHook',
+    'torch_rng_state', 'set_torch_rng_state'
 ]
