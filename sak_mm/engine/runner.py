@@ -1,9 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""mmengine's Runner with weights-only checkpoints, read and written."""
+"""mmengine's Runner with weights-only checkpoints, a --resume that finds
+the newest checkpoint, and distributed training on CPUs."""
+import torch
+import torch.distributed as torch_dist
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from sak_mm.registry import RUNNERS
+from sak_mm.registry import MODEL_WRAPPERS, RUNNERS
 from .checkpoint_io import (from_plain, resume_checkpoint, safe_loading,
                             to_plain)
 
@@ -37,13 +41,43 @@ class SAKRunner(Runner):
     :func:`~sak_mm.engine.checkpoint_io.safe_loading`, which also reads
     checkpoints written before plain-data saving. ``--resume`` without a
     path falls back to the newest checkpoint in the work dir when
-    ``last_checkpoint`` is missing or stale (:meth:`load_or_resume`). ``configs/_base_/default_runtime.py`` selects it
+    ``last_checkpoint`` is missing or stale (:meth:`load_or_resume`).
+    Distributed training also runs on CPUs (gloo, :meth:`setup_env`,
+    :meth:`wrap_model`). ``configs/_base_/default_runtime.py`` selects it
     (``runner_type``); ``tools/train.py`` and ``tools/test.py`` use it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.register_hook(PlainCheckpointStateHook())
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's, except that a distributed run on a machine without
+        CUDA joins its process group over gloo (mmengine's launcher calls
+        ``torch.cuda.set_device`` whatever the backend)."""
+        if self.distributed and not torch.cuda.is_available() and \
+                not torch_dist.is_initialized():
+            torch_dist.init_process_group(backend='gloo')
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        """mmengine's, except for distributed training on CPUs: DDP without
+        device ids, no SyncBN (it needs a GPU; BN statistics are broadcast
+        from rank 0 each forward instead, so the replicas stay
+        identical)."""
+        if not self.distributed or torch.cuda.is_available() or \
+                is_model_wrapper(model):
+            return super().wrap_model(model_wrapper_cfg, model)
+        if self.cfg.get('sync_bn') is not None:
+            self.logger.warning('sync_bn needs GPUs: on CPUs the BN '
+                                'statistics of rank 0 are broadcast instead')
+        cfg = dict(model_wrapper_cfg or {})
+        cfg.setdefault('type', 'MMDistributedDataParallel')
+        cfg.setdefault('broadcast_buffers', True)
+        cfg.setdefault('find_unused_parameters',
+                       self.cfg.get('find_unused_parameters', False))
+        return MODEL_WRAPPERS.build(
+            cfg, default_args=dict(module=model.to('cpu'), device_ids=None))
 
     def load_or_resume(self) -> None:
         """``--resume`` without a checkpoint path continues from the one
