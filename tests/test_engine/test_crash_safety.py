@@ -19,9 +19,7 @@ from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import SAKRunner, load_checkpoint_file
 from sak_mm.engine.hooks import NonFiniteError
 from sak_mm.registry import HOOKS
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
+from tests.test_engine.demo_run import DEMO, ROOT, options
 
 
 @pytest.fixture(scope='module')
@@ -29,27 +27,6 @@ def rooms(tmp_path_factory):
     root = tmp_path_factory.mktemp('rooms')
     return str(make_demo_nyud(str(root), num_train=4, num_val=2,
                               size=(60, 80), seed=5))
-
-
-def options(rooms, iters, interval=2, keep=1):
-    """The demo, small and deterministic (two uninterrupted runs are
-    bit-identical)."""
-    return {
-        'randomness.deterministic': True,
-        'train_dataloader.dataset.data_root': rooms,
-        'val_dataloader.dataset.data_root': rooms,
-        'test_dataloader.dataset.data_root': rooms,
-        'train_dataloader.num_workers': 0,
-        'val_dataloader.num_workers': 0,
-        'test_dataloader.num_workers': 0,
-        'train_dataloader.batch_size': 2,
-        'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': 1000,
-        'param_scheduler.0.end': iters,
-        'default_hooks.checkpoint.interval': interval,
-        'default_hooks.checkpoint.max_keep_ckpts': keep,
-        'default_hooks.logger.interval': 1,
-    }
 
 
 LAUNCH = ('import sys, runpy; sys.path.insert(0, {root!r}); '

@@ -12,7 +12,7 @@ import torch
 
 from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import load_checkpoint_file
-from tests.test_engine.test_crash_safety import DEMO, ROOT, options
+from tests.test_engine.demo_run import DEMO, ROOT, options
 
 
 @pytest.fixture(scope='module')
