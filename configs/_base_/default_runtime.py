@@ -25,6 +25,8 @@ default_hooks = dict(
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
     # trainable / frozen parameters per component, logged at the start
     param_report=dict(type='ParameterReportHook'),
+    # refuse heads whose task the training set does not provide
+    dataset_tasks=dict(type='DatasetTasksHook'),
     # stop at the first NaN / infinite loss, before it is saved
     finite_loss=dict(type='FiniteLossHook'),
     # torch's generator states in checkpoints: --resume repeats the run

@@ -90,7 +90,8 @@ class NYUDv2Dataset(BaseDataset):
                 if not osp.isfile(path):
                     missing.append(path)
             data_list.append(
-                dict(img_path=img_path, img_id=idx, gt_files=gt_files))
+                dict(img_path=img_path, img_id=idx, gt_files=gt_files,
+                     num_classes=dict(semseg=len(NYUD_CLASSES))))
         if missing:
             shown = '\n  '.join(missing[:5])
             raise FileNotFoundError(

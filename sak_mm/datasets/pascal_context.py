@@ -166,7 +166,9 @@ class PascalContextDataset(BaseDataset):
             if 'normals' in self.tasks:
                 needed.append(label_map)
             missing += [p for p in needed if not osp.isfile(p)]
-            info = dict(img_path=img_path, img_id=idx, gt_files=gt_files)
+            info = dict(img_path=img_path, img_id=idx, gt_files=gt_files,
+                        num_classes=dict(semseg=len(PASCAL_CLASSES),
+                                         human_parts=len(HUMAN_PART_CLASSES)))
             if 'edge' in self.tasks:  # the boundary benchmark's ground truth
                 info['boundary_gt_file'] = label_map
             data_list.append(info)

@@ -26,15 +26,22 @@ def _decode_label_shift1(path: str) -> np.ndarray:
 
 @ANNOTATION_FORMATS.register_module('npy_depth')
 def _decode_depth_npy(path: str) -> np.ndarray:
-    """``.npy`` float depth in metres; 0 marks a missing measurement."""
+    """``.npy`` float depth in metres; 0 (and NaN or inf, turned into 0)
+    marks a missing measurement."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'annotation file not found: {path}')
-    depth = np.load(path).astype(np.float32)
+    depth = np.load(path)
+    if not np.issubdtype(depth.dtype, np.number):
+        raise ValueError(f'{path}: expected a numeric depth array, got dtype '
+                         f'{depth.dtype}')
+    depth = depth.astype(np.float32)
     if depth.ndim == 3 and depth.shape[-1] == 1:
         depth = depth[..., 0]
     if depth.ndim != 2:
         raise ValueError(f'{path}: expected an (H, W) depth array, got shape '
                          f'{depth.shape}')
+    # NaN / inf are missing measurements, as 0 is: loss and metric skip them
+    depth[~np.isfinite(depth)] = 0.0
     return depth[..., None]
 
 
@@ -55,6 +62,12 @@ def _decode_binary_png(path: str) -> np.ndarray:
     if raw.ndim != 2:
         raise ValueError(f'{path}: expected a single-channel PNG, got shape '
                          f'{raw.shape}')
+    values = np.unique(raw)
+    if not np.isin(values, (0, 255)).all():
+        odd = values[~np.isin(values, (0, 255))]
+        raise ValueError(f'{path}: a boundary map holds 0 and 255 only, found '
+                         f'{odd[:5].tolist()} too (soft or anti-aliased '
+                         f'boundaries are not targets of this benchmark)')
     return (raw.astype(np.float32) / 255.0)[..., None]
 
 
@@ -178,7 +191,13 @@ class LoadDenseAnnotations(BaseTransform):
     arguments. Label maps are kept as
     ``float32`` through the geometric transforms and packed as ``int64``.
 
+    A file that fails to decode is named in the error; when the dataset
+    gives ``num_classes`` (``{task: n}``), class maps with values outside
+    ``[0, n)`` and the ignore index are refused, naming the file and the
+    values.
+
     Required Keys: gt_files, img_shape
+    Optional Keys: num_classes
     Added Keys: gt_fields
     """
 
@@ -192,12 +211,33 @@ class LoadDenseAnnotations(BaseTransform):
                 raise KeyError(
                     f'unknown annotation format {fmt!r} for task {task!r}; '
                     f'known formats: {sorted(ANNOTATION_FORMATS.module_dict)}')
-            arr = decode(path, **kwargs)
+            try:
+                arr = decode(path, **kwargs)
+            except (OSError, ValueError, SyntaxError) as err:
+                if str(path) in str(err):
+                    raise
+                raise ValueError(f'{path}: could not read the {task} '
+                                 f'annotation as {fmt!r}: {err}') from err
             if arr.shape[:2] != tuple(results['img_shape']):
                 raise ValueError(
                     f'{path}: {task} map has size {arr.shape[:2]} but the '
                     f'image {results.get("img_path")} has size '
                     f'{tuple(results["img_shape"])}')
+            classes = results.get('num_classes', {}).get(task)
+            if classes is not None:
+                _check_classes(arr, classes, task, path)
             fields[task] = arr
         results['gt_fields'] = fields
         return results
+
+
+def _check_classes(label: np.ndarray, num_classes: int, task: str,
+                   path: str) -> None:
+    """Class maps hold ``0 .. num_classes - 1`` and the ignore index only."""
+    values = np.unique(label)
+    bad = values[((values < 0) | (values >= num_classes)) &
+                 (values != IGNORE_INDEX)]
+    if bad.size:
+        raise ValueError(
+            f'{path}: {task} labels must be in [0, {num_classes}) or '
+            f'{IGNORE_INDEX} (ignore), found {bad[:5].astype(int).tolist()}')

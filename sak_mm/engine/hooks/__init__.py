@@ -1,4 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+from .dataset_tasks_hook import DatasetTasksHook
 from .expert_usage_hook import (ExpertUsageHook, ExpertUsageRecorder,
                                 expert_scalars, model_routers)
 from .parameter_report_hook import ParameterReportHook
@@ -19,5 +20,5 @@ __all__ = [
     'ParameterReportHook', 'ExpertUsageHook', 'ExpertUsageRecorder',
     'expert_scalars', 'model_routers', 'SafeCheckpointHook', 'FiniteLossHook',
     'NonFiniteError', 'non_finite_weights', 'RNGStateHook',
-    'torch_rng_state', 'set_torch_rng_state'
+    'torch_rng_state', 'set_torch_rng_state', 'DatasetTasksHook'
 ]
