@@ -137,3 +137,13 @@ def test_batch_balanced_bce_weights_by_the_negatives_share():
     neg = -torch.log(1 - torch.sigmoid(x[1:]))
     expected = 2.0 * (w * pos + (1 - w) * neg.sum()) / 3
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_masked_l1_ignores_non_finite_values_outside_the_mask():
+    """A NaN or inf in a masked-out pixel (of the label or the prediction)
+    leaves the loss as over the valid pixels alone."""
+    pred = torch.tensor([[[[1.0, float('nan')]]]])
+    gt = torch.tensor([[[[3.0, float('inf')]]]])
+    valid = torch.tensor([[[[True, False]]]])
+    loss = MaskedL1Loss()(pred, gt, valid)
+    assert loss.item() == pytest.approx(2.0)

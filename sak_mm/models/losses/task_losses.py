@@ -67,7 +67,8 @@ class MaskedL1Loss(nn.Module):
         pred = pred.float()
         if self.normalize:
             pred = F.normalize(pred, p=2, dim=1)
-        diff = (pred - gt).abs() * valid
+        # where, not a product: a masked-out NaN must not poison the sum
+        diff = torch.where(valid, (pred - gt).abs(), 0.0)
         return self.loss_weight * diff.sum() / valid.sum().clamp(min=1)
 
 

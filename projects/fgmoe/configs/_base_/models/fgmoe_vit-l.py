@@ -1,6 +1,7 @@
 # FGMoE on ViT-L/16, levels after blocks 6, 12, 18, 24 (all H/16). The
 # aggregator keeps H/16: upsampling to H/4 would make each mixer attend over
-# 16x the tokens (~275 GFLOPs per task at 512x512 against 1.1 at H/16), far
+# 16x the tokens (~275 GFLOPs per task at 512x512 against 1.1 at H/16,
+# computed as 4 N^2 C), far
 # over the paper's 503 GFLOPs for the whole model; the heads' logits are
 # resized to the labels. Weights: the ImageNet-21k ViT-L/16 (384 px) the SAK
 # baselines use, converted with tools/model_converters/timm_vit_to_mmpretrain.py;
