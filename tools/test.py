@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
-from sak_mm.utils import apply_runtime_switches, set_build_teachers
+from sak_mm.utils import (apply_runtime_switches, leave_process_group,
+                          set_build_teachers)
 
 
 def parse_args():
@@ -75,6 +76,7 @@ def main():
         SAKRunner.from_cfg(cfg)
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
+    leave_process_group()
     if args.out:
         from mmengine.fileio import dump
         dump(metrics, args.out)

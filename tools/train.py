@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
-from sak_mm.utils import apply_runtime_switches, set_precision
+from sak_mm.utils import (apply_runtime_switches, leave_process_group,
+                          set_precision)
 
 
 def parse_args():
@@ -87,6 +88,7 @@ def main():
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         SAKRunner.from_cfg(cfg)
     runner.train()
+    leave_process_group()
 
 
 if __name__ == '__main__':

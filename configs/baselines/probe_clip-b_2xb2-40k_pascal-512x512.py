@@ -9,4 +9,5 @@ model = dict(
             model_name='ViT-B-16',
             quick_gelu=True,
             img_size=(512, 512),
-            pretrained='checkpoints/teachers/clip_vitb16_openai.pt')))
+            pretrained='checkpoints/teachers/clip_vitb16_openai.pt',
+            allow_torchscript=True)))

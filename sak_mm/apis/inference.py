@@ -7,10 +7,9 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from sak_mm.engine import load_checkpoint_file
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
-from sak_mm.utils import load_config, set_build_teachers
+from sak_mm.utils import load_checkpoint_file, load_config, set_build_teachers
 
 ImageType = Union[str, np.ndarray]
 

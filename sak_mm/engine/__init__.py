@@ -1,13 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-from .checkpoint_io import (AtomicLocalBackend, from_plain,
-                            load_checkpoint_file, safe_loading, to_plain)
+from .checkpoint_io import AtomicLocalBackend, from_plain, to_plain
 from .hooks import (MultiTaskVisualizationHook, RepSimilarityHook,
                     RouterWeightsHook)
 from .runner import PlainCheckpointStateHook, SAKRunner
 from .schedulers import WarmupCosineLR
 
 __all__ = [
-    'AtomicLocalBackend', 'load_checkpoint_file', 'safe_loading', 'to_plain',
-    'from_plain', 'SAKRunner', 'PlainCheckpointStateHook', 'RouterWeightsHook',
-    'RepSimilarityHook', 'MultiTaskVisualizationHook', 'WarmupCosineLR'
+    'AtomicLocalBackend', 'to_plain', 'from_plain', 'SAKRunner',
+    'PlainCheckpointStateHook', 'RouterWeightsHook', 'RepSimilarityHook',
+    'MultiTaskVisualizationHook', 'WarmupCosineLR'
 ]

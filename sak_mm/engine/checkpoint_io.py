@@ -1,5 +1,5 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Crash-safe checkpoint writing and weights-only checkpoint reading.
+"""Crash-safe checkpoint writing, and checkpoint contents as plain data.
 
 * :func:`write_atomic` and :class:`AtomicLocalBackend` write every file to a
   temporary name in the target folder, fsync it, rename it over the target
@@ -11,11 +11,9 @@
   lists and numbers and back, so ``torch.load`` reads new checkpoints with
   its ``weights_only=True`` default (torch >= 2.6) and no allow-listed type
   (:class:`~sak_mm.engine.SAKRunner` applies them).
-* :func:`load_checkpoint_file` / :func:`safe_loading` read checkpoints
-  weights-only, allow-listing, for the duration of the read only, the few
-  data types older sak_mm checkpoints hold.
+
+Checkpoints are read by :func:`sak_mm.utils.read_checkpoint`.
 """
-import contextlib
 import os
 import os.path as osp
 import re
@@ -25,7 +23,6 @@ from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
-import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 
@@ -136,42 +133,6 @@ class AtomicLocalBackend(LocalBackend):
     def put_text(self, obj: str, filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)
-
-
-def _numpy_types() -> list:
-    """The numpy globals a pickled array or scalar refers to."""
-    import numpy as np
-    try:
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [
-        type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
-                                    np.int64, np.int32, np.uint8, np.bool_)
-    ]
-    return [np.ndarray, np.dtype, _reconstruct, scalar] + dtype_classes
-
-
-@contextlib.contextmanager
-def safe_loading():
-    """Inside, ``torch.load`` (``weights_only=True``, torch's default) also
-    reads the few data-only types that checkpoints written by sak_mm before
-    plain-data saving hold: mmengine's ``HistoryBuffer`` (pickled as a
-    constructor call on lists, never as ``getattr``), ``ConfigDict`` and
-    numpy arrays and scalars. Nothing changes outside the context."""
-    from mmengine.config.config import ConfigDict
-    from mmengine.logging import HistoryBuffer
-    with torch.serialization.safe_globals([HistoryBuffer, ConfigDict] +
-                                          _numpy_types()):
-        yield
-
-
-def load_checkpoint_file(filename: str, map_location='cpu') -> dict:
-    """Read a checkpoint (a local path or any location mmengine reads)
-    weights-only, within :func:`safe_loading`."""
-    from mmengine.runner.checkpoint import CheckpointLoader
-    with safe_loading():
-        return CheckpointLoader.load_checkpoint(filename, map_location)
 
 
 def to_plain(obj):

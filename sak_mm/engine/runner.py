@@ -1,6 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""mmengine's Runner with weights-only checkpoints, a --resume that finds
-the newest checkpoint, and distributed training on CPUs."""
+"""mmengine's Runner with checked configs, weights-only checkpoints, a
+--resume that finds the newest checkpoint, and distributed training on
+CPUs."""
 import torch
 import torch.distributed as torch_dist
 from mmengine.hooks import Hook
@@ -8,8 +9,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from sak_mm.registry import MODEL_WRAPPERS, RUNNERS
-from .checkpoint_io import (from_plain, resume_checkpoint, safe_loading,
-                            to_plain)
+from sak_mm.utils.config_check import check_config
+from .checkpoint_io import from_plain, resume_checkpoint, to_plain
 
 
 class PlainCheckpointStateHook(Hook):
@@ -35,21 +36,28 @@ class SAKRunner(Runner):
     no unsafe unpickling.
 
     It saves ``meta`` and the message hub as plain data
-    (:class:`PlainCheckpointStateHook`) and loads every checkpoint
-    (``load_from``, ``--resume``, ``tools/test.py``) with
-    ``torch.load(weights_only=True)`` inside
-    :func:`~sak_mm.engine.checkpoint_io.safe_loading`, which also reads
-    checkpoints written before plain-data saving. ``--resume`` without a
-    path falls back to the newest checkpoint in the work dir when
+    (:class:`PlainCheckpointStateHook`); every checkpoint it loads
+    (``load_from``, ``--resume``, ``tools/test.py``) is read with
+    :func:`~sak_mm.utils.read_checkpoint`, mmengine's checkpoint loader
+    once :mod:`sak_mm.utils` is imported. ``--resume``
+    without a path falls back to the newest checkpoint in the work dir when
     ``last_checkpoint`` is missing or stale (:meth:`load_or_resume`).
     Distributed training also runs on CPUs (gloo, :meth:`setup_env`,
-    :meth:`wrap_model`). ``configs/_base_/default_runtime.py`` selects it
+    :meth:`wrap_model`). A config is checked before anything is built
+    (:meth:`from_cfg`). ``configs/_base_/default_runtime.py`` selects it
     (``runner_type``); ``tools/train.py`` and ``tools/test.py`` use it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.register_hook(PlainCheckpointStateHook())
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'SAKRunner':
+        """mmengine's, after :func:`~sak_mm.utils.config_check.check_config`
+        has found no key that nothing reads and no wrong argument."""
+        check_config(cfg)
+        return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
         """mmengine's, except that a distributed run on a machine without
@@ -93,7 +101,3 @@ class SAKRunner(Runner):
             else:
                 self._load_from = path
         return super().load_or_resume()
-
-    def load_checkpoint(self, filename: str, *args, **kwargs):
-        with safe_loading():
-            return super().load_checkpoint(filename, *args, **kwargs)

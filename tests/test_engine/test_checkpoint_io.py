@@ -14,8 +14,8 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer
 
-from sak_mm.engine import (AtomicLocalBackend, from_plain,
-                           load_checkpoint_file, to_plain)
+from sak_mm.engine import AtomicLocalBackend, from_plain, to_plain
+from sak_mm.utils import load_checkpoint_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')

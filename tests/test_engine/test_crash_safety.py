@@ -16,9 +16,10 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from sak_mm.datasets import make_demo_nyud
-from sak_mm.engine import SAKRunner, load_checkpoint_file
+from sak_mm.engine import SAKRunner
 from sak_mm.engine.hooks import NonFiniteError
 from sak_mm.registry import HOOKS
+from sak_mm.utils import load_checkpoint_file
 from tests.test_engine.demo_run import DEMO, ROOT, options
 
 

@@ -188,25 +188,6 @@ def test_clip_options_quick_gelu_and_unknown_tag():
                           pretrained='no-such-tag'))
 
 
-def test_torchscript_archives_are_read_as_state_dicts(tmp_path):
-    from sak_mm.models.utils.weights import read_state_dict
-
-    class Holder(torch.nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.visual = torch.nn.Linear(2, 3)
-
-        def forward(self, x):
-            return self.visual(x)
-
-    holder = Holder()
-    path = tmp_path / 'ViT-tiny.pt'
-    torch.jit.save(torch.jit.script(holder), str(path))
-    state = read_state_dict(str(path))
-    torch.testing.assert_close(state['visual.weight'], holder.visual.weight)
-
-
 def test_dinov2_teacher_reads_the_official_release_layout(tmp_path):
     """dinov2_vit*14_pretrain.pth uses timm-style names, LayerScale and a
     mask token; it loads as is and computes what timm computes."""

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sak_mm.datasets import make_demo_nyud
-from sak_mm.engine import load_checkpoint_file
+from sak_mm.utils import load_checkpoint_file
 from tests.test_engine.demo_run import DEMO, ROOT, options
 
 

@@ -5,5 +5,5 @@ model = dict(
     teachers=dict(
         _delete_=True,
         dinov2=dict(type='DINOv2Teacher', arch='base', img_size=crop_size, checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
-        clip=dict(type='CLIPTeacher', model_name='ViT-B-16', quick_gelu=True, img_size=crop_size, pretrained='checkpoints/teachers/clip_vitb16_openai.pt'),
+        clip=dict(type='CLIPTeacher', model_name='ViT-B-16', quick_gelu=True, img_size=crop_size, pretrained='checkpoints/teachers/clip_vitb16_openai.pt', allow_torchscript=True),
     ))

@@ -4,7 +4,7 @@ crop_size = (512, 512)
 model = dict(
     teachers=dict(
         _delete_=True,
-        clip=dict(type='CLIPTeacher', model_name='ViT-B-16', quick_gelu=True, img_size=crop_size, pretrained='checkpoints/teachers/clip_vitb16_openai.pt'),
+        clip=dict(type='CLIPTeacher', model_name='ViT-B-16', quick_gelu=True, img_size=crop_size, pretrained='checkpoints/teachers/clip_vitb16_openai.pt', allow_torchscript=True),
     ))
 load_from = ('work_dirs/sak-stage1_vitb-clipb_8xb16-30e_in1k-384px/'
              'epoch_30.pth')

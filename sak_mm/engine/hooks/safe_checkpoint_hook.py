@@ -47,11 +47,11 @@ class FiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        bad = {
-            key: float(value)
-            for key, value in (outputs or {}).items()
-            if 'loss' in key and not math.isfinite(float(value))
+        losses = {
+            key: float(value.detach() if torch.is_tensor(value) else value)
+            for key, value in (outputs or {}).items() if 'loss' in key
         }
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
         if bad:
             raise NonFiniteError(
                 f'iteration {runner.iter + 1}: non-finite loss {bad}; '

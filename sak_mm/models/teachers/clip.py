@@ -86,6 +86,9 @@ class CLIPTeacher(TeacherWrapper):
         pretrained (str, optional): A local checkpoint file (open_clip
             ``state_dict`` or OpenAI TorchScript archive), or an open_clip
             pretrained tag resolved from the local open_clip cache.
+        allow_torchscript (bool): ``pretrained`` may be a TorchScript
+            archive (OpenAI's releases are), read through ``torch.jit``:
+            only for files you trust. Otherwise such a file is refused.
         quick_gelu (bool): Use QuickGELU, as OpenAI's released CLIP weights
             need (open_clip's configs default to GELU). With an open_clip
             tag, the tag's own setting is used.
@@ -98,6 +101,7 @@ class CLIPTeacher(TeacherWrapper):
                  vision_cfg: Optional[dict] = None,
                  img_size: Tuple[int, int] = (448, 576),
                  pretrained: Optional[str] = None,
+                 allow_torchscript: bool = False,
                  quick_gelu: bool = False,
                  out_indices: Optional[Sequence[int]] = None,
                  mean: Sequence[float] = OPENAI_CLIP_MEAN,
@@ -142,7 +146,8 @@ class CLIPTeacher(TeacherWrapper):
                 self.model,
                 pretrained,
                 prefixes=('visual.', ),
-                convert=self._resize_pos_embed)
+                convert=self._resize_pos_embed,
+                allow_torchscript=allow_torchscript)
         self.freeze()
 
     @property

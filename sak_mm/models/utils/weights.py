@@ -2,20 +2,38 @@
 """Strict loading of a network's weights (a teacher, a backbone) from a
 local file, with errors that name the file and the mismatched keys."""
 import os.path as osp
+import zipfile
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
+
+from sak_mm.utils import read_checkpoint
 
 
 class WeightsMismatchError(RuntimeError):
     """A checkpoint does not fit the network it was given to."""
 
 
-def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Read a state dict from ``path`` (weights only; TorchScript archives,
-    such as OpenAI's CLIP release, are read through ``torch.jit``,
-    ``.safetensors`` files, such as timm's releases, through safetensors).
+def is_torchscript_archive(path: str) -> bool:
+    """Whether ``path`` is a TorchScript archive (a zip with compiled code
+    beside the weights), such as OpenAI's CLIP releases."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith('/constants.pkl')
+                   for name in archive.namelist())
+
+
+def read_state_dict(path: str,
+                    allow_torchscript: bool = False
+                    ) -> Dict[str, torch.Tensor]:
+    """Read a state dict from ``path``: a checkpoint read weights-only
+    (:func:`~sak_mm.utils.read_checkpoint`), a ``.safetensors`` file (timm's
+    releases) or, when ``allow_torchscript`` says the file may be one, a
+    TorchScript archive (OpenAI's CLIP releases, read through
+    ``torch.jit``, which is more than reading data: only for files you
+    trust).
 
     Nested ``state_dict`` / ``model`` / ``module`` containers are unwrapped.
     """
@@ -24,13 +42,16 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except RuntimeError as err:
-        if 'TorchScript' not in str(err) and 'constants.pkl' not in str(err):
+    if is_torchscript_archive(path):
+        if not allow_torchscript:
             raise WeightsMismatchError(
-                f'could not read checkpoint {path!r}: {err}') from err
+                f'{path!r} is a TorchScript archive (compiled code beside the '
+                'weights); it is read only when the config says so: set '
+                'allow_torchscript=True in this model\'s config if you trust '
+                'the file (e.g. OpenAI\'s CLIP release)')
         obj = torch.jit.load(path, map_location='cpu').state_dict()
+    else:
+        obj = read_checkpoint(path)
     for key in ('state_dict', 'model', 'module'):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]
@@ -47,7 +68,8 @@ def load_strict_weights(
         ignore: Sequence[str] = (),
         convert: Optional[Callable[[Dict[str, torch.Tensor]],
                                    Dict[str, torch.Tensor]]] = None,
-        allow_missing: Sequence[str] = ()) -> None:
+        allow_missing: Sequence[str] = (),
+        allow_torchscript: bool = False) -> None:
     """Load ``path`` into ``module`` strictly, with an error that names the
     file and the first mismatched keys.
 
@@ -65,8 +87,10 @@ def load_strict_weights(
             keep their initialisation (e.g. a Swin's per-level output norms,
             which an ImageNet classifier checkpoint has only for the last
             level).
+        allow_torchscript: The file may be a TorchScript archive
+            (:func:`read_state_dict`).
     """
-    raw = read_state_dict(path)
+    raw = read_state_dict(path, allow_torchscript)
     prefix = next((p for p in prefixes if any(k.startswith(p) for k in raw)),
                   None)
     if prefix is None:
