@@ -17,18 +17,29 @@ Counts are summed over the dataset: ODS is the plain maximum F over the
 thresholds (no interpolation, as SEISM), OIS uses each image's best
 threshold, AP is the area under the precision-recall points.
 
-The pixel matching is the BSDS C++ core shipped by ``pyEdgeEval`` (an
-optional dependency that compiles a small extension). Its random outlier
-graph is re-seeded before every image, so results do not depend on worker
-scheduling or on the time of day.
+Two backends compute the same counts:
+
+* ``'fast'`` (default): :mod:`sak_mm.evaluation.boundary_fast`, numba
+  kernels that rebuild the BSDS matcher's random outlier graph draw for
+  draw and find the same number of matches without its assignment solver,
+  with their own NMS and thinning (equal to the reference's);
+* ``'exact-reference'``: the BSDS C++ core shipped by ``pyEdgeEval`` (an
+  optional dependency that compiles a small extension), its NMS and
+  scikit-image's thinning. Its random outlier graph is re-seeded before
+  every call, so results do not depend on worker scheduling or on the
+  time of day.
 """
 import ctypes
+import math
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 THRESHOLDS = np.linspace(0.01, 0.99, 99)
 NMS_PRESETS = ('sak', 'invpt', None)
+BACKENDS = ('fast', 'exact-reference')
+#: Dollar's NMS multiplier, a C float in pyEdgeEval's binding
+NMS_MULTIPLIER = float(np.float32(1.01))
 _MISSING = ('boundary evaluation needs pyEdgeEval (BSDS pixel matching, a '
             'small C++ extension): pip install pyEdgeEval')
 
@@ -81,34 +92,107 @@ def seg2bmap(seg: np.ndarray) -> np.ndarray:
     return b
 
 
-def thin(bmap: np.ndarray) -> np.ndarray:
+def check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f'unknown boundary backend {backend!r}; choose '
+                         f'from {BACKENDS}')
+
+
+def thin(bmap: np.ndarray, backend: str = 'fast') -> np.ndarray:
     """Morphological thinning to one-pixel-wide lines (MATLAB ``bwmorph``
-    'thin', Lam-Lee-Suen 1992, as implemented by scikit-image)."""
+    'thin', Lam-Lee-Suen 1992): numba (``'fast'``) or scikit-image's."""
+    check_backend(backend)
+    if backend == 'fast':
+        from .boundary_fast import thin as fast_thin
+        return fast_thin(bmap)
     from skimage.morphology import thin as _thin
     return _thin(np.asarray(bmap, bool))
 
 
-def edge_nms(prob: np.ndarray, preset: Optional[str] = 'sak') -> np.ndarray:
+def triangle_blur(img: np.ndarray, r: int) -> np.ndarray:
+    """Dollar's ``convTri``: separable triangle filter of radius ``r``
+    (``r <= 1``: the ``[1, p, 1]`` kernel with ``p = 12 / r / (r + 2) -
+    2``) over a symmetrically padded image."""
+    from scipy.signal import convolve2d
+    if r <= 1:
+        p = 12 / r / (r + 2) - 2
+        kernel = np.array([[1, p, 1]]) / (2 + p)
+        r = 1
+    else:
+        kernel = np.array([list(range(1, r + 1)) + [r + 1] +
+                           list(range(r, 0, -1))]) / (r + 1)**2
+    kernel = kernel.astype(img.dtype)
+    padded = np.pad(img, ((r, r), (r, r)), mode='symmetric')
+    return convolve2d(convolve2d(padded, kernel, 'valid'), kernel.T,
+                      'valid')
+
+
+def edge_nms(prob: np.ndarray, preset: Optional[str] = 'sak',
+             backend: str = 'fast') -> np.ndarray:
     """Dollar's edge non-maximum suppression of a ``[0, 1]`` map, with the
     orientation estimate of his edges toolbox
     (``atan(Oyy * sign(-Oxy) / (Oxx + 1e-5)) mod pi``). The result is
     quantised to 8 bits, as the NMS step writes PNGs that SEISM reads."""
+    check_backend(backend)
     if preset is None:
         return prob.astype(np.float64)
     if preset not in NMS_PRESETS:
         raise ValueError(f'unknown NMS preset {preset!r}; choose from '
                          f'{NMS_PRESETS}')
-    from pyEdgeEval.preprocess.nms.toolbox import conv_tri, grad2
-    _, nms, _ = _edge_core()
     edge = prob.astype(np.float64)
     if preset == 'sak':
-        edge = conv_tri(edge, 1)
-    ox, oy = grad2(conv_tri(edge, 4))
-    oxx, _ = grad2(ox)
-    oxy, oyy = grad2(oy)
-    ori = np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi)
-    out = np.clip(nms(edge, ori, 1, 5, 1.01), 0, 1)
-    return np.round(out * 255) / 255
+        edge = triangle_blur(edge, 1)
+    oy, ox = np.gradient(triangle_blur(edge, 4))
+    _, oxx = np.gradient(ox)
+    oyy, oxy = np.gradient(oy)
+    with np.errstate(divide='ignore', invalid='ignore'):  # x/0: pi/2
+        ori = np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi)
+    if backend == 'fast':
+        from .boundary_fast import suppress
+        out = suppress(edge, ori, 1, 5, NMS_MULTIPLIER)
+    else:
+        _, nms, _ = _edge_core()
+        out = nms(edge, ori, 1, 5, 1.01)
+    return np.round(np.clip(out, 0, 1) * 255) / 255
+
+
+def _reference_matcher(gt: np.ndarray, max_dist: float, seed: int):
+    """``bmap -> (matched GT, matched predicted pixels)`` through
+    pyEdgeEval's BSDS matcher."""
+    correspond, _, _ = _edge_core()
+    gt_f = gt.astype(np.float64)
+
+    def count(bmap):
+        _reseed(seed)
+        m_pred, m_gt, _, _ = correspond(bmap.astype(np.float64), gt_f,
+                                        max_dist, 100.0)
+        return int((m_gt > 0).sum()), int((m_pred > 0).sum())
+
+    return count
+
+
+def _fast_matcher(edges: np.ndarray, gt: np.ndarray, max_dist: float,
+                  lowest: float, seed: int):
+    """``bmap -> (matched GT, matched predicted pixels)`` through
+    :mod:`.boundary_fast` (a matching pairs them, so the two agree); the real
+    edges of every pixel that a threshold ``>= lowest`` can keep are found
+    once, and each threshold starts from the previous one's matching."""
+    from .boundary_fast import candidate_neighbours, match_count
+    h, w = gt.shape
+    xs, ys = np.nonzero((edges >= lowest).T)  # column-major, as BSDS
+    gx, gy = np.nonzero(gt.T)
+    gt_index = np.full(gt.shape, -1, np.int64)
+    gt_index[gy, gx] = np.arange(len(gx))
+    indptr, neighbours = candidate_neighbours(
+        ys, xs, gt_index, max_dist * math.sqrt(h * h + w * w))
+    warm = np.full(len(xs), -1, np.int64)
+
+    def count(bmap):
+        hits = int(match_count(bmap[ys, xs], indptr, neighbours, len(gx),
+                               seed, warm))
+        return hits, hits
+
+    return count
 
 
 def image_counts(pred_u8: np.ndarray,
@@ -116,7 +200,8 @@ def image_counts(pred_u8: np.ndarray,
                  max_dist: float,
                  nms: Optional[str] = 'sak',
                  thresholds: Sequence[float] = THRESHOLDS,
-                 seed: int = 1) -> np.ndarray:
+                 seed: int = 1,
+                 backend: str = 'fast') -> np.ndarray:
     """Matching counts of one image: ``(T, 4)`` rows of ``(matched GT,
     total GT, matched prediction, total prediction)`` per threshold.
 
@@ -127,30 +212,29 @@ def image_counts(pred_u8: np.ndarray,
             (0.011 for NYUD-v2, 0.0075 for PASCAL-Context).
         nms: NMS preset (``'sak'``, ``'invpt'``) or None.
         seed: Seed of the matcher's random outlier graph.
+        backend: ``'fast'`` or ``'exact-reference'`` (pyEdgeEval).
     """
-    correspond, _, _ = _edge_core()
+    check_backend(backend)
     if pred_u8.shape != gt.shape:
         raise ValueError(f'prediction {pred_u8.shape} and ground truth '
                          f'{gt.shape} differ in size')
-    edges = edge_nms(pred_u8.astype(np.float64) / 255.0, nms)
+    edges = edge_nms(pred_u8.astype(np.float64) / 255.0, nms, backend)
     gt = np.asarray(gt, bool)
-    gt_f = gt.astype(np.float64)
     total_gt = int(gt.sum())
+    if backend == 'fast':
+        matched = _fast_matcher(edges, gt, max_dist, min(thresholds), seed)
+    else:
+        matched = _reference_matcher(gt, max_dist, seed)
     out = np.zeros((len(thresholds), 4), np.int64)
     last_bmap, last_row = None, None
     for i, t in enumerate(thresholds):
-        bmap = thin(edges >= t)
+        bmap = thin(edges >= t, backend)
         if last_bmap is not None and np.array_equal(bmap, last_bmap):
             out[i] = last_row  # same binary map, same matching
             continue
-        if not bmap.any() or total_gt == 0:
-            row = (0, total_gt, 0, int(bmap.sum()))
-        else:
-            _reseed(seed)
-            m_pred, m_gt, _, _ = correspond(
-                bmap.astype(np.float64), gt_f, max_dist, 100.0)
-            row = (int((m_gt > 0).sum()), total_gt, int((m_pred > 0).sum()),
-                   int(bmap.sum()))
+        total = int(bmap.sum())
+        hits_gt, hits = matched(bmap) if total and total_gt else (0, 0)
+        row = (hits_gt, total_gt, hits, total)
         out[i] = row
         last_bmap, last_row = bmap, row
     return out
@@ -196,10 +280,12 @@ def evaluate_images(pairs: Sequence[Tuple[np.ndarray, np.ndarray]],
                     max_dist: float,
                     nms: Optional[str] = 'sak',
                     num_workers: int = 0,
-                    seed: int = 1) -> Dict[str, float]:
+                    seed: int = 1,
+                    backend: str = 'fast') -> Dict[str, float]:
     """ODS/OIS/AP over ``(pred_u8, gt_bool)`` pairs, optionally in worker
     processes (results do not depend on ``num_workers``)."""
-    args = [(p, g, max_dist, nms, THRESHOLDS, seed) for p, g in pairs]
+    args = [(p, g, max_dist, nms, THRESHOLDS, seed, backend)
+            for p, g in pairs]
     if num_workers > 0:
         import multiprocessing as mp
         with mp.get_context('fork').Pool(num_workers) as pool:

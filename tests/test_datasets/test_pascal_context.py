@@ -107,9 +107,9 @@ def test_sak_trains_and_evaluates_on_pascal_context(pascal_root, tmp_path):
                      dict(type='PackMultiTaskInputs')]))
     references = tasks.pascal_vitl_references.to_dict()
     evaluator = dict(base.val_evaluator.to_dict(), reference=references)
+    evaluator['task_metrics']['edge']['num_workers'] = 0
     test_evaluator = dict(base.test_evaluator.to_dict(), reference=references)
     test_evaluator['task_metrics']['edge']['num_workers'] = 0
-    pytest.importorskip('pyEdgeEval')
     runner = Runner(
         model=tiny_sak_cfg(heads=tasks.pascal_heads.to_dict()),
         work_dir=str(tmp_path),

@@ -2,7 +2,6 @@
 """The README's main job, small: train the demo config with tools/train.py,
 evaluate with tools/test.py, resume, and compare with the untrained model."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 import runpy
@@ -54,15 +53,10 @@ def options(root):
     return [f'{k}={v}' for k, v in overrides(root).items()]
 
 
-HAS_BOUNDARY = importlib.util.find_spec('pyEdgeEval') is not None
-BOUNDARY = {'test_evaluator.task_metrics.edge.type': 'BoundaryMetric'}
-
 
 def untrained_metrics(root, work_dir):
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict(overrides(root))
-    if HAS_BOUNDARY:
-        cfg.merge_from_dict(BOUNDARY)
     cfg.work_dir = work_dir
     cfg.model.build_teachers = False
     return SAKRunner.from_cfg(cfg).test()
@@ -83,10 +77,8 @@ def test_demo_train_test_resume(rooms, tmp_path):
         assert json.load(f)['num_images'] == 6
 
     out = str(tmp_path / 'metrics.json')
-    boundary = [f'{k}={v}' for k, v in BOUNDARY.items()] \
-        if HAS_BOUNDARY else []
     run_tool('test.py', CONFIG, ckpt, '--work-dir', work, '--out', out,
-             '--cfg-options', *options(rooms), *boundary)
+             '--cfg-options', *options(rooms))
     with open(out) as f:
         after = json.load(f)
     print('demo before:', before, '\ndemo after:', after)
@@ -94,8 +86,8 @@ def test_demo_train_test_resume(rooms, tmp_path):
     # depth starts far from the rooms' 2-7 m and moves slowest in 160 steps
     assert after['depth/RMSE'] < 0.9 * before['depth/RMSE']
     assert after['normals/mErr'] < 0.8 * before['normals/mErr']
-    if HAS_BOUNDARY:  # the trained model finds the rooms' boundaries
-        assert after['edge/odsF'] > before['edge/odsF'] + 10
+    # the trained model finds the rooms' boundaries
+    assert after['edge/odsF'] > before['edge/odsF'] + 10
 
     # resume from the middle checkpoint and finish the schedule again
     with open(osp.join(work, 'last_checkpoint'), 'w') as f:

@@ -6,12 +6,12 @@ import numpy as np
 
 from sak_mm.fileio import read_label_map
 from sak_mm.registry import METRICS
-from ..boundary import evaluate_images, seg2bmap, thin
+from ..boundary import check_backend, evaluate_images, seg2bmap, thin
 from .base_task_metric import BaseTaskMetric
 
 
-def _label_map_boundaries(path: str) -> np.ndarray:
-    return thin(seg2bmap(read_label_map(path)))
+def _label_map_boundaries(path: str, backend: str) -> np.ndarray:
+    return thin(seg2bmap(read_label_map(path)), backend)
 
 
 @METRICS.register_module()
@@ -25,8 +25,9 @@ class BoundaryMetric(BaseTaskMetric):
     dataset names one (``boundary_gt_file``, PASCAL-Context), else the
     thinned boundary label of the sample (NYUD-v2).
 
-    It is slow (BSDS matching): 10-12 s per 425x560 image on one core
-    (measured on synthetic predictions); ``num_workers`` spreads images over processes
+    The ``'fast'`` backend (numba) gives the counts of the BSDS matcher
+    (``'exact-reference'``, pyEdgeEval) at a fraction of its cost (see
+    ``docs/evaluation.md``); ``num_workers`` spreads images over processes
     (results do not depend on it).
 
     Args:
@@ -35,6 +36,7 @@ class BoundaryMetric(BaseTaskMetric):
         nms (str, optional): ``'sak'`` (default), ``'invpt'`` or None.
         num_workers (int): Worker processes for the matching.
         seed (int): Seed of the matcher's random outlier graph.
+        backend (str): ``'fast'`` (default) or ``'exact-reference'``.
         task (str): Defaults to ``'edge'``.
     """
 
@@ -43,13 +45,16 @@ class BoundaryMetric(BaseTaskMetric):
                  nms: Optional[str] = 'sak',
                  num_workers: int = 0,
                  seed: int = 1,
+                 backend: str = 'fast',
                  task: str = 'edge',
                  **kwargs):
         super().__init__(task=task, **kwargs)
+        check_backend(backend)
         self.max_dist = max_dist
         self.nms = nms
         self.num_workers = num_workers
         self.seed = seed
+        self.backend = backend
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -58,14 +63,16 @@ class BoundaryMetric(BaseTaskMetric):
             prob = sample['pred'][self.task][0].float().cpu().numpy()
             pred_u8 = (np.clip(prob, 0, 1) * 255).astype(np.uint8)
             if sample.get('boundary_gt_file'):
-                gt = _label_map_boundaries(sample['boundary_gt_file'])
+                gt = _label_map_boundaries(sample['boundary_gt_file'],
+                                           self.backend)
             elif self.task in sample.get('gt', {}):
-                gt = thin(sample['gt'][self.task][0].cpu().numpy() == 1)
+                gt = thin(sample['gt'][self.task][0].cpu().numpy() == 1,
+                          self.backend)
             else:
                 continue
             self.results.append((pred_u8, gt))
 
     def compute_metrics(self, results: list) -> dict:
         scores = evaluate_images(results, self.max_dist, self.nms,
-                                 self.num_workers, self.seed)
+                                 self.num_workers, self.seed, self.backend)
         return {k: 100 * scores[k] for k in ('odsF', 'oisF', 'AP')}
