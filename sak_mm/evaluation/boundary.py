@@ -288,6 +288,10 @@ def evaluate_images(pairs: Sequence[Tuple[np.ndarray, np.ndarray]],
             for p, g in pairs]
     if num_workers > 0:
         import multiprocessing as mp
+        if backend == 'fast':  # compile here once: the workers inherit it
+            line = np.zeros((16, 16), np.uint8)
+            line[:, 8] = 200
+            image_counts(line, line > 0, max_dist, nms, [0.5], seed, backend)
         with mp.get_context('fork').Pool(num_workers) as pool:
             counts = pool.starmap(image_counts, args, chunksize=1)
     else:

@@ -90,9 +90,14 @@ def _inherited_keys(cfg) -> Set[str]:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == '_base_'
                 for t in node.targets):
-            bases = ast.literal_eval(node.value)
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:  # computed: its keys are not known here
+                continue
             for base in [bases] if isinstance(bases, str) else bases:
                 base_path = osp.join(osp.dirname(filename), base)
+                if not osp.isfile(base_path):  # e.g. 'mmpretrain::...'
+                    continue
                 keys |= set(Config.fromfile(base_path).keys())
                 keys |= _assigned_names(base_path)
     return keys - _assigned_names(filename)

@@ -133,3 +133,4 @@ def test_train_tool_stops_before_building_and_lists_every_problem(tmp_path):
     assert "train_cfg.max_iters: IterBasedTrainLoop expects int, got str " \
         "'1k'" in out.stderr
     assert not (tmp_path / 'work').exists()  # nothing was built
+
