@@ -86,6 +86,8 @@ def read_checkpoint(source, map_location='cpu', name: Optional[str] = None):
         name: What to call ``source`` in errors (defaults to ``source``).
 
     Raises:
+        RuntimeError: The file is not a complete checkpoint (e.g. a
+            truncated download), naming it.
         UnsafeCheckpointError: The file names a type or function outside
             the allow list (e.g. a pickled custom class): the message names
             the file and the global, and the file is not read with
@@ -96,6 +98,9 @@ def read_checkpoint(source, map_location='cpu', name: Optional[str] = None):
         with safe_loading():
             return torch.load(
                 source, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError) as err:  # not a (complete) checkpoint
+        raise RuntimeError(f'{name}: could not read this checkpoint (is the '
+                           f'file complete?): {err}') from err
     except pickle.UnpicklingError as err:
         detail = re.search(r'WeightsUnpickler error: (.*?)(\n\nCheck the|$)',
                            str(err), re.S)
@@ -120,6 +125,8 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> dict:
 
 
 def load_from_local(filename: str, map_location=None):
+    """A local file (mmengine logs each loader by its name after
+    ``load_from_``: 'local')."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
@@ -140,7 +147,7 @@ def cached_download(url: str, model_dir: Optional[str] = None,
 
 
 def load_from_http(filename: str, map_location=None, model_dir=None,
-               progress=False):
+                   progress=False):
     """Download once (rank 0 first, as mmengine does) into torch's hub
     cache, then read the cached file."""
     rank, world_size = get_dist_info()
@@ -159,6 +166,8 @@ def load_from_http(filename: str, map_location=None, model_dir=None,
 
 
 def load_from_ceph(filename: str, map_location=None, backend='petrel'):
+    """An ``s3://`` / ``petrel://`` path, read into memory through
+    mmengine's file backend."""
     file_backend = get_file_backend(
         filename, backend_args={'backend': backend})
     with io.BytesIO(file_backend.get(filename)) as buffer:
@@ -166,6 +175,8 @@ def load_from_ceph(filename: str, map_location=None, backend='petrel'):
 
 
 def load_from_alias(filename: str, map_location=None):
+    """mmengine's model-zoo aliases, refused (their loaders call a bare
+    ``torch.load``)."""
     raise ValueError(
         f'{filename}: sak_mm reads checkpoints from local files, http(s) '
         'URLs and s3 paths only (weights-only); give the file\'s URL or a '

@@ -247,3 +247,14 @@ def test_torchscript_is_read_only_when_the_config_allows_it(tmp_path):
     assert read_state_dict(str(tmp_path / 'plain.pth'),
                            allow_torchscript=True).keys() == {
                                'visual.weight', 'visual.bias'}
+
+
+def test_a_truncated_checkpoint_is_named(tmp_path):
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1000)}}, whole)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(whole.read_bytes()[:2000])
+    for read in (load_checkpoint_file, read_state_dict):
+        with pytest.raises(RuntimeError,
+                           match=f'{cut}: could not read this checkpoint'):
+            read(str(cut))
