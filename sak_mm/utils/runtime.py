@@ -21,13 +21,16 @@ def load_config(config: Union[str, Config],
 
 
 def leave_process_group() -> None:
-    """Destroy the default process group of a distributed run, if there is
-    one, so that its communication threads are joined before the
-    interpreter exits (a gloo group left to the exit handlers aborted a
-    finished 2-process CPU run here once: 'terminate called without an
-    active exception', exit code -6)."""
+    """End a distributed run's process group, if there is one: wait until
+    every rank is done (a barrier), then destroy the group, so that no
+    rank tears its connections down while another still uses them and its
+    threads are joined before the interpreter exits. (A finished
+    2-process CPU run aborted at its end twice here, rank 0 with 'terminate
+    called without an active exception', exit code -6, while rank 1 was
+    still running; this is the suspected cause, not a proven one.)"""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
