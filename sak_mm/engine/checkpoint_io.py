@@ -8,8 +8,8 @@
   checkpoints through it, then ``last_checkpoint``, and rotates last.
 * :func:`to_plain` / :func:`from_plain` turn what mmengine stores beside
   the weights (the message hub's history buffers, numpy values) into plain
-  lists and numbers and back, so ``torch.load`` reads new checkpoints with
-  its ``weights_only=True`` default (torch >= 2.6) and no allow-listed type
+  lists and numbers and back, so ``torch.load(weights_only=True)`` reads
+  new checkpoints without any allow-listed type
   (:class:`~sak_mm.engine.SAKRunner` applies them).
 
 Checkpoints are read by :func:`sak_mm.utils.read_checkpoint`.
