@@ -47,7 +47,11 @@ ANNOTATION_FORMATS = Registry(
 # kinds of dense maps (label, depth, normal...); fields name one
 FIELD_KINDS = Registry('field kind', locations=['sak_mm.structures'])
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['sak_mm.models'])
+# the speed layer's fused module variants register from sak_mm.ops
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    locations=['sak_mm.models', 'sak_mm.ops'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['sak_mm.models'])
 WEIGHT_INITIALIZERS = Registry(
@@ -75,7 +79,3 @@ VISUALIZERS = Registry(
     parent=MMENGINE_VISUALIZERS,
     locations=['sak_mm.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
-
-# class name of a model component -> what memory saving does to it
-# (functions taking the module; see sak_mm.memory.policies)
-MEMORY_POLICIES = Registry('memory policy', locations=['sak_mm.memory'])

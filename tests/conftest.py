@@ -88,22 +88,29 @@ def assert_same(actual, expected, device):
         torch.testing.assert_close(actual, expected)
 
 
-def saved_bytes(fn, *args, params=()):
-    """Bytes autograd keeps for backward while running ``fn(*args)``
-    (each storage once, not counting those of ``params``), and the
-    result."""
-    storages = {}
-    skip = {p.untyped_storage().data_ptr() for p in params}
-
-    def pack(t):
-        ptr = t.untyped_storage().data_ptr()
-        if ptr not in skip:
-            storages[ptr] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+def kept_bytes(fn, *args, static=()):
+    """Bytes that ``fn(*args)`` leaves alive for backward (what
+    ``tools/benchmarks/activation_memory.py`` counts: every storage its ops
+    create that outlives the call, the outputs included, each once; not
+    those of ``static``, e.g. parameters), and the result."""
+    import gc
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'tools',
+                        'benchmarks', 'activation_memory.py')
+    spec = importlib.util.spec_from_file_location('activation_memory', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    skip = {t.untyped_storage().data_ptr() for t in static}
+    created = tool.Created(skip, lambda: 'kept')
+    with created:
         out = fn(*args)
-    return sum(storages.values()), out
+    gc.collect()
+    alive = {}
+    for ref, nbytes, _ in created.created:
+        storage = ref()
+        if storage is not None and storage.data_ptr() not in skip:
+            alive[storage.data_ptr()] = nbytes
+    return sum(alive.values()), out
 
 
 def tiny_sak_cfg(**overrides):

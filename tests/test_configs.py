@@ -63,7 +63,13 @@ def test_stage2_nyud_configs_follow_the_paper(name):
     assert opt.optimizer.weight_decay == 1e-6 and opt.optimizer.fused
     assert opt.clip_grad.max_norm == 10
     assert opt.type == 'AmpOptimWrapper' and opt.dtype == 'bfloat16'
-    assert cfg.model.backbone.fused_kernels and cfg.model.neck.fused_kernels
+    # the measured path: eager modules, with activation checkpointing
+    assert cfg.model.backbone.type == 'TSAPBackbone'
+    assert cfg.model.neck.type == 'MoRNeck'
+    assert cfg.model.backbone.with_cp is True
+    assert cfg.model.distill_loss.with_cp is True
+    assert all(h.with_cp == 'selective' for h in cfg.model.heads.values())
+    assert not cfg.get('fused_kernels', False)
     assert cfg.param_scheduler[0].type == 'PolyLR'
     assert cfg.param_scheduler[0].power == 0.9
     assert cfg.train_cfg.max_iters == 40000

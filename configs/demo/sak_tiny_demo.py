@@ -14,13 +14,9 @@ tiny_vit = dict(
     num_layers=4,
     num_heads=4,
     feedforward_channels=128)
-# eager adapters and MoR (the fused Triton kernels need a GPU; on a CPU
-# they would fall back to the same eager code anyway)
 model = dict(
     data_preprocessor=dict(pad_size=crop_size),
-    backbone=dict(
-        stem=dict(arch=tiny_vit, img_size=crop_size), fused_kernels=False),
-    neck=dict(fused_kernels=False),
+    backbone=dict(stem=dict(arch=tiny_vit, img_size=crop_size)),
     teachers=dict(
         _delete_=True,
         dinov2=dict(

@@ -1,6 +1,9 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""When the Triton kernels run, and the numeric conventions they share."""
+"""When the Triton kernels run, how their failures read, and the numeric
+conventions they share."""
+import contextlib
 import os
+import traceback
 
 import torch
 
@@ -61,3 +64,42 @@ def check_float(name: str, t: torch.Tensor) -> None:
     if t.dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise TypeError(f'{name} must be float32, bfloat16 or float16, got '
                         f'{t.dtype}')
+
+
+#: how to train without the speed layer, for every message that concerns it
+SWITCH_OFF = ("switch the speed layer off: remove 'fused_kernels = True' "
+              "(or configs/_base_/speed/fused.py) from the config, or pass "
+              "--cfg-options fused_kernels=False")
+
+
+class FusedKernelError(RuntimeError):
+    """A fused kernel of the speed layer failed to compile or launch."""
+
+
+def raised_by_triton(error: BaseException) -> bool:
+    """The error is Triton's: of a Triton class, or raised in Triton's code
+    (it raises plain RuntimeErrors too, e.g. without a driver or a C
+    compiler)."""
+    if type(error).__module__.split('.')[0] == 'triton':
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and \
+        f'{os.sep}triton{os.sep}' in frames[-1].filename
+
+
+@contextlib.contextmanager
+def kernel_errors_named(kernel: str, device: torch.device):
+    """Re-raise an error that Triton raises while compiling or launching
+    ``kernel`` as a :class:`FusedKernelError` that names the kernel, the
+    device and the switch that turns the kernels off, instead of a Triton
+    stack trace; other errors (e.g. out of memory) pass unchanged."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, FusedKernelError) or \
+                not raised_by_triton(error):
+            raise
+        raise FusedKernelError(
+            f'the fused kernel {kernel} failed on {device} '
+            f'({type(error).__name__}: {str(error)[:500]}); '
+            f'{SWITCH_OFF}') from error

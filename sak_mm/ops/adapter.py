@@ -18,15 +18,14 @@ pass runs five batched GEMMs (one launch each for all teachers). Numerics follow
 the autocast dtype (bf16) with fp32 accumulation, their outputs are rounded
 to it, and the residual stream keeps its own dtype.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm.memory import recompute_later
 from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, interpreting,
-                      matmul_dtype, triton, triton_usable)
+                      kernel_errors_named, matmul_dtype, triton,
+                      triton_usable)
 
 if HAS_TRITON:
     from ._triton import round_to, tl
@@ -217,9 +216,7 @@ def _setup_context(ctx, inputs, output):
     """Saves what eager autocast saves, minus the intermediate tensors: the
     GEMM input ``x`` and pre-activation ``h`` in the GEMM dtype (not the
     fp32 residual stream), and the weights as given, cast to the GEMM dtype
-    again in backward (so a :class:`~sak_mm.memory.RecomputeScope`
-    that rebuilds stacked weights from the parameters keeps no copy of
-    them)."""
+    again in backward."""
     z, residual, wd, bd, wu, bu, scale, gemm_dtype, save = inputs
     _, x, h = output
     ctx.mark_non_differentiable(x, h)
@@ -338,7 +335,8 @@ def multi_adapter_triton(z: torch.Tensor, residual: Optional[torch.Tensor],
     tensors = (z, residual, wd, bd, wu, bu, scale)
     save = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in tensors)
-    out, _, _ = _adapter_op(*tensors, matmul_dtype(z, wd), save)
+    with kernel_errors_named('sak_mm::multi_adapter', z.device):
+        out, _, _ = _adapter_op(*tensors, matmul_dtype(z, wd), save)
     return out
 
 
@@ -354,25 +352,3 @@ def multi_adapter(z: torch.Tensor, residual: Optional[torch.Tensor],
         return multi_adapter_triton(z, residual, wd, bd, wu, bu, scale)
     return multi_adapter_reference(z, residual, wd, bd, wu, bu, scale)
 
-
-def _stack(*tensors: torch.Tensor) -> torch.Tensor:
-    return torch.stack(tensors)
-
-
-def _stacked(*weights: torch.Tensor) -> torch.Tensor:
-    """The weights stacked, rebuilt from them for backward, not kept."""
-    return recompute_later(torch.stack(weights), _stack, *weights)
-
-
-def adapter_step(adapters: Sequence[nn.Module], z: torch.Tensor,
-                 residual: Optional[torch.Tensor]) -> torch.Tensor:
-    """:func:`multi_adapter` with the weights of one
-    :class:`~sak_mm.models.backbones.tsap.Adapter` per path (``down``,
-    ``up``, ``scale``), stacked in the kernel's layout; the stacked weights
-    are rebuilt from the parameters for backward instead of being kept."""
-    return multi_adapter(z, residual,
-                         _stacked(*(a.down.weight for a in adapters)),
-                         torch.stack([a.down.bias for a in adapters]),
-                         _stacked(*(a.up.weight for a in adapters)),
-                         torch.stack([a.up.bias for a in adapters]),
-                         torch.cat([a.scale for a in adapters]))

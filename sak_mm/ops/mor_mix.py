@@ -20,13 +20,12 @@ over each pixel's channels, are one batched product outside the kernel).
 Accumulation is in fp32; the gates are rounded to the experts' dtype first,
 as eager's ``g.to(dtype)``.
 """
-from typing import List, Sequence, Tuple
+from typing import Tuple
 
 import torch
 
-from sak_mm.memory import recompute_later
-from ._triton import (DTYPE_CODE, HAS_TRITON, check_float, triton,
-                      triton_usable)
+from ._triton import (DTYPE_CODE, HAS_TRITON, check_float,
+                      kernel_errors_named, triton, triton_usable)
 
 if HAS_TRITON:
     from ._triton import round_to, tl
@@ -182,7 +181,8 @@ def _setup_context(ctx, inputs, output):
 
 
 def _backward(ctx, grad_out):
-    return _mix_backward_op(*ctx.saved_tensors, grad_out)
+    with kernel_errors_named('sak_mm::mor_mix_backward', grad_out.device):
+        return _mix_backward_op(*ctx.saved_tensors, grad_out)
 
 
 if HAS_TRITON:
@@ -250,7 +250,8 @@ def mor_mix_triton(tas: torch.Tensor, tsap: torch.Tensor,
     if not HAS_TRITON:
         raise RuntimeError('mor_mix_triton needs triton installed')
     _check(tas, tsap, gates)
-    return _mix_op(tas, tsap, gates)
+    with kernel_errors_named('sak_mm::mor_mix', tas.device):
+        return _mix_op(tas, tsap, gates)
 
 
 def mor_mix(tas: torch.Tensor, tsap: torch.Tensor,
@@ -261,23 +262,3 @@ def mor_mix(tas: torch.Tensor, tsap: torch.Tensor,
         return mor_mix_triton(tas, tsap, gates)
     return mor_mix_reference(tas, tsap, gates)
 
-
-def _tokens(feature_map: torch.Tensor) -> torch.Tensor:
-    return feature_map.flatten(2).transpose(1, 2)
-
-
-def mor_mix_maps(tas: torch.Tensor, tsap: Sequence[torch.Tensor],
-                 gates: Sequence[torch.Tensor]) -> List[torch.Tensor]:
-    """Every task's mixture of one level's ``(B, D, h, w)`` maps with
-    :func:`mor_mix`, run in token layout (the TSAP backbone's maps are
-    views of token tensors). ``gates``: one ``(B, N+1)`` tensor per task,
-    or ``(B, N+1, h * w)`` per pixel.
-    The mixtures are rebuilt in backward from the inputs ``mor_mix`` keeps
-    anyway, for whatever keeps them (the heads' input casts)."""
-    b, d, h, w = tas.shape
-    tokens = _tokens(tas)
-    experts = torch.stack([_tokens(m) for m in tsap])
-    gates = torch.stack(list(gates), dim=1)
-    mixed = recompute_later(mor_mix(tokens, experts, gates), mor_mix, tokens,
-                            experts, gates)
-    return [m.transpose(1, 2).reshape(b, d, h, w) for m in mixed]

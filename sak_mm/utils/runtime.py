@@ -10,13 +10,24 @@ AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[dict] = None) -> Config:
     """A config (file path or :class:`Config`) with its ``--cfg-options``
-    overrides merged and the default registry scope set from it
-    (``sak_mm`` unless it says otherwise)."""
+    overrides merged, the speed layer applied if it is switched on
+    (:func:`sak_mm.ops.apply_speed_layer`) and the default registry scope
+    set from it (``sak_mm`` unless it says otherwise)."""
     from mmengine.registry import init_default_scope
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    apply_speed_switch(cfg)
     init_default_scope(cfg.get('default_scope', 'sak_mm'))
+    return cfg
+
+
+def apply_speed_switch(cfg: Config) -> Config:
+    """:func:`sak_mm.ops.apply_speed_layer` when the config sets
+    ``fused_kernels`` (Triton is imported only then)."""
+    if cfg.get('fused_kernels', False) is not False:
+        from sak_mm.ops import apply_speed_layer
+        apply_speed_layer(cfg)
     return cfg
 
 

@@ -38,3 +38,45 @@ def test_simple_head_decodes_at_a_quarter_of_the_input():
     assert head(feats).shape == (2, 1, 12, 16)
     with pytest.raises(ValueError, match='expects 4 levels, got 3'):
         head(feats[:3])
+
+
+@pytest.mark.parametrize('amp', [False, True])
+def test_selective_checkpointing_of_a_head_and_its_loss(amp):
+    """``with_cp='selective'``: the head's training loss keeps less for
+    backward (its GELU output, the upsampled concat and the loss's
+    full-size maps are recomputed), with the plain head's loss, gradients
+    and batch-norm statistics, bit for bit; whole-region checkpointing is
+    refused (it would update the statistics twice)."""
+    import copy
+
+    from tests.conftest import kept_bytes
+    torch.manual_seed(0)
+    plain = SimpleHead(in_channels=16, task='semseg', out_channels=5,
+                       loss=dict(type='PixelCrossEntropyLoss'))
+    lean = SimpleHead(in_channels=16, task='semseg', out_channels=5,
+                      loss=dict(type='PixelCrossEntropyLoss'),
+                      with_cp='selective')
+    lean.load_state_dict(plain.state_dict())
+    feats = [torch.randn(2, 16, 6, 8, requires_grad=True) for _ in range(4)]
+    samples = [sample(torch.randint(0, 5, (1, 96, 128))) for _ in range(2)]
+
+    def step(head):
+        static = list(head.parameters()) + list(head.buffers())
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp):
+            kept, losses = kept_bytes(
+                lambda: head.loss(feats, copy.deepcopy(samples)),
+                static=static)
+        grads = torch.autograd.grad(losses['loss_ce'],
+                                    feats + list(head.parameters()))
+        return kept, losses['loss_ce'], grads, head.fuse[1].running_var
+
+    lean_kept, *got = step(lean)
+    plain_kept, *expected = step(plain)
+    assert lean_kept < 0.6 * plain_kept
+    assert torch.equal(got[0], expected[0])
+    for a, b in zip(got[1], expected[1]):
+        assert torch.equal(a, b)
+    assert torch.equal(got[2], expected[2])
+    with pytest.raises(ValueError, match='statistics twice'):
+        SimpleHead(in_channels=16, task='semseg', out_channels=5,
+                   loss=dict(type='PixelCrossEntropyLoss'), with_cp=True)

@@ -147,3 +147,28 @@ def test_masked_l1_ignores_non_finite_values_outside_the_mask():
     valid = torch.tensor([[[[True, False]]]])
     loss = MaskedL1Loss()(pred, gt, valid)
     assert loss.item() == pytest.approx(2.0)
+
+
+def test_checkpointed_distill_loss_keeps_only_its_inputs():
+    """With ``with_cp`` the loss is recomputed in backward: it keeps its two
+    inputs, not fp32 maps at the teacher's resolution; the same values and
+    gradient."""
+    from tests.conftest import kept_bytes
+    torch.manual_seed(0)
+    s = torch.randn(2, 8, 3, 4, requires_grad=True)
+    t = torch.randn(2, 8, 12, 16).bfloat16()
+    results = {}
+    for with_cp in (False, True):
+        loss = DistillLoss(loss_weight=0.5, with_cp=with_cp)
+        kept, out = kept_bytes(lambda: loss(s.bfloat16(), t))
+        grad, = torch.autograd.grad(out['loss'], s)
+        results[with_cp] = kept, out, grad
+    kept, out, grad = results[True]
+    plain_kept, plain_out, plain_grad = results[False]
+    # its bf16 input, the RNG state a checkpoint keeps to replay random ops
+    # (5056 bytes on the CPU) and scalars
+    assert kept <= s.numel() * 2 + 5056 + 2048
+    assert plain_kept > 3 * t.numel() * 4  # fp32 maps at the teacher size
+    for key in out:
+        assert torch.equal(out[key], plain_out[key])
+    assert torch.equal(grad, plain_grad)

@@ -112,3 +112,38 @@ def test_adapter_params_are_small():
     n_path = sum(p.numel() for p in bb.adapters['a'].parameters())
     # L+1 adapters of 2*d*d/4 weights: ~ (L+1) d^2 / 2 vs the stem's ~12 L d^2
     assert n_path < 0.1 * n_stem
+
+
+def test_activation_checkpointing_keeps_less_and_changes_nothing():
+    """Each form of ``with_cp`` gives the plain backbone's outputs and
+    gradients bit for bit under bf16 autocast; 'selective' keeps less than
+    nothing, whole blocks (True) less still; in evaluation nothing is
+    checkpointed."""
+    from tests.conftest import kept_bytes
+    torch.manual_seed(0)
+    plain = build_backbone()
+    x = torch.randn(2, 3, 48, 64)
+
+    def step(bb):
+        params = list(bb.parameters())
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            kept, out = kept_bytes(bb, x, static=params)
+        maps = out['tas'] + [m for ms in out['tsap'].values() for m in ms]
+        loss = sum(m.float().square().sum() for m in maps)
+        return kept, maps, torch.autograd.grad(loss, params)
+
+    kept = {}
+    ref = step(plain)
+    for with_cp in ('selective', True):
+        bb = build_backbone(with_cp=with_cp)
+        bb.load_state_dict(plain.state_dict())
+        kept[with_cp], maps, grads = step(bb)
+        for a, b in zip(maps + list(grads), ref[1] + list(ref[2])):
+            assert torch.equal(a, b)
+    assert kept[True] < kept['selective'] < ref[0]
+    bb.eval()
+    calls = []
+    bb.stem.layers[0].register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        bb(x)
+    assert calls == [1]

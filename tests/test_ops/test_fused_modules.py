@@ -1,22 +1,26 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""The speed switches change how the student is computed, never what: the
-fused kernels, activation checkpointing and the fast predict path give the
-eager model's losses, gradients and predictions (fp32, on the CPU through
-Triton's interpreter; on CUDA with the compiled kernels)."""
+"""The speed layer changes how the student is computed, never what: the
+fused module variants and the fast predict path give the eager model's
+losses, gradients and predictions (fp32, on the CPU through Triton's
+interpreter; on CUDA with the compiled kernels); the one config switch
+selects them; a kernel that cannot run stops with a message naming the
+switch."""
 import copy
+import os.path as osp
 
 import pytest
 import torch
 
 from sak_mm import ops
-from sak_mm.memory import RecomputeScope, policies
-from sak_mm.ops import adapter
+from sak_mm.ops import adapter, modules
 from sak_mm.registry import MODELS
-from tests.conftest import assert_same, saved_bytes, tiny_sak_cfg
+from sak_mm.utils import load_config
+from tests.conftest import tiny_sak_cfg
 from tests.test_models.test_distiller import (assert_identical_steps,
                                                make_batch)
-from tests.test_models.test_tsap import build_backbone
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 pytestmark = pytest.mark.skipif(
     not ops.HAS_TRITON, reason='triton is not installed')
 CUDA = torch.cuda.is_available()
@@ -41,8 +45,8 @@ def build(cfg):
 
 def fused_cfg(**overrides):
     cfg = tiny_sak_cfg(**overrides)
-    cfg['backbone'] = dict(cfg['backbone'], fused_kernels=True)
-    cfg['neck'] = dict(cfg['neck'], fused_kernels=True)
+    cfg['backbone'] = dict(cfg['backbone'], type='FusedTSAPBackbone')
+    cfg['neck'] = dict(cfg['neck'], type='FusedMoRNeck')
     return cfg
 
 
@@ -97,88 +101,6 @@ def test_fused_kernels_give_the_eager_predictions():
     assert preds[0].gate_scores['semseg'].shape == (4, 4)
 
 
-@pytest.mark.parametrize('amp', [False, True])
-def test_fused_adapters_keep_no_stacked_weights(monkeypatch, amp):
-    """The fused adapters' stacked weights are rebuilt from the parameters
-    for backward instead of being kept (stacked, or cast under autocast);
-    the gradients are those of keeping them."""
-    torch.manual_seed(0)
-    bb = build_backbone(fused_kernels=True).to(DEVICE)
-    x = torch.randn(2, 3, 48, 64, device=DEVICE)
-
-    def scoped(inputs):
-        with RecomputeScope():  # inside the counting hooks, so it acts
-            return bb(inputs)
-
-    def run():
-        with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=amp):
-            kept, out = saved_bytes(scoped, x, params=bb.parameters())
-        loss = sum(m.float().square().sum()
-                   for maps in out['tsap'].values() for m in maps)
-        return kept, torch.autograd.grad(loss, list(bb.parameters()))
-
-    lean, grads = run()
-    # unregistered, the kernel keeps the fp32 stacks it is given
-    monkeypatch.setattr(adapter, '_stacked', lambda *w: torch.stack(w))
-    plain, ref = run()
-    down = bb.adapters['sam'][0].down.weight
-    stacks = len(bb.adapters['sam']) * 2 * 3 * down.numel() * 4
-    assert plain - lean == stacks
-    for g, r in zip(grads, ref):
-        assert_same(g, r, DEVICE)
-
-
-def test_heads_keep_no_bf16_copies_of_the_mor_mixtures(monkeypatch):
-    """Fused MoR mixtures are rebuilt from the inputs the kernel keeps, so
-    the heads' bf16 copies of them are cast again in backward instead of
-    being kept; losses and gradients are those of keeping them."""
-    model = build(fused_cfg())
-    plain_model = copy.deepcopy(model)  # BN statistics move per step
-    data = model.data_preprocessor(make_batch(), True)
-
-    def step(m):
-        torch.manual_seed(0)  # the routers' gating noise
-        with torch.autocast(DEVICE, dtype=torch.bfloat16):
-            kept, losses = saved_bytes(lambda: m(**data, mode='loss'),
-                                       params=m.parameters())
-        m.parse_losses(losses)[0].backward()
-        return kept, losses, [p.grad for p in m.parameters()]
-
-    lean, losses, grads = step(model)
-    cast = policies.autocast_input
-    monkeypatch.setattr(policies, 'autocast_input',
-                        lambda x, rebuild=False: cast(x))
-    plain, ref_losses, ref_grads = step(plain_model)
-    b, (h, w), d = 2, (3, 4), model.backbone.embed_dims
-    assert plain - lean == len(model.tasks) * 4 * b * h * w * d * 2
-    for key in losses:
-        assert_same(losses[key], ref_losses[key], DEVICE)
-    for g, r in zip(grads, ref_grads):
-        if g is not None or r is not None:
-            assert_same(g, r, DEVICE)
-
-
-def test_activation_checkpointing_keeps_the_gradients():
-    eager = build(tiny_sak_cfg())
-    cfg = tiny_sak_cfg()
-    cfg['backbone'] = dict(cfg['backbone'], with_cp=True)
-    ckpt = build(cfg)
-    ckpt.load_state_dict(eager.state_dict())
-    ckpt.teacher_models = eager.teacher_models
-    calls = []
-    block = ckpt.backbone.stem.layers[0]
-    block_forward = block.forward  # (forward hooks don't see recomputation)
-
-    def counting_forward(*args, **kwargs):
-        calls.append(1)
-        return block_forward(*args, **kwargs)
-
-    block.forward = counting_forward
-    assert_same_training_step(eager, ckpt)
-    # block 0 ran in the forward pass and again (recomputed) in backward
-    assert len(calls) == 2
-
-
 # inductor on a GPU; on the CPU the tracing backends only (inductor's C++
 # build would take minutes): they run dynamo and AOTAutograd on our code.
 TRAIN_BACKEND = dict() if CUDA else dict(backend='aot_eager')
@@ -224,8 +146,7 @@ def test_compiled_student_gives_the_eager_bf16_training_step():
     pixels in another order once traced (within rounding; the fp32 test
     above covers it)."""
     torch._dynamo.reset()
-    cfg = fused_cfg(neck=dict(type='MoRNeck', fused_kernels=True,
-                              noise='image'))
+    cfg = fused_cfg(neck=dict(type='FusedMoRNeck', noise='image'))
     eager = build(cfg)
     compiled = build(dict(cfg, compile=dict(student=TRAIN_BACKEND)))
     compiled.load_state_dict(eager.state_dict())
@@ -270,3 +191,102 @@ def test_compile_traces_whole_graphs_with_the_fused_kernels():
 def test_compile_rejects_unknown_targets():
     with pytest.raises(KeyError, match="unknown targets \\['heads'\\]"):
         MODELS.build(tiny_sak_cfg(compile=dict(heads=True)))
+
+
+def test_the_switch_builds_the_variants_with_the_eager_weights(tmp_path):
+    """``fused_kernels=True`` (the ``_base_/speed/fused.py`` mixin or
+    --cfg-options) turns every module with a variant into it, and nothing
+    else; an eager checkpoint loads strictly."""
+    eager = load_config(DEMO)
+    assert eager.model.backbone.type == 'TSAPBackbone'
+    by_option = load_config(DEMO, dict(fused_kernels=True))
+    mixin = tmp_path / 'fused_demo.py'
+    mixin.write_text(f"_base_ = ['{DEMO}', "
+                     f"'{ROOT}/configs/_base_/speed/fused.py']\n")
+    for cfg in (by_option, load_config(str(mixin))):
+        assert cfg.model.backbone.type == 'FusedTSAPBackbone'
+        assert cfg.model.neck.type == 'FusedMoRNeck'
+        assert cfg.model.heads == eager.model.heads
+    # applying it twice (load_config, then the runner) changes nothing more
+    again = copy.deepcopy(by_option)
+    ops.apply_speed_layer(again)
+    assert again.model == by_option.model
+
+    cfg = fused_cfg(build_teachers=False)
+    fused = MODELS.build(cfg)
+    plain = MODELS.build(tiny_sak_cfg(build_teachers=False))
+    assert type(fused.backbone).__name__ == 'FusedTSAPBackbone'
+    assert isinstance(fused.backbone, type(plain.backbone))
+    fused.load_state_dict(plain.state_dict(), strict=True)
+
+
+def test_the_switch_refuses_what_it_cannot_apply():
+    with pytest.raises(TypeError, match='fused_kernels must be True or '):
+        load_config(DEMO, dict(fused_kernels='yes'))
+    cfg = load_config(DEMO)
+    cfg.fused_kernels = True
+    cfg.model.backbone.type = 'MyBackbone'
+    cfg.model.neck = None
+    with pytest.raises(ValueError, match='none of the modules with fused'):
+        ops.apply_speed_layer(cfg)
+
+
+def test_without_triton_the_variants_name_the_switch(monkeypatch):
+    monkeypatch.setattr(modules, 'HAS_TRITON', False)
+    with pytest.raises(RuntimeError, match="triton is not installed.*"
+                       "fused_kernels=False"):
+        MODELS.build(fused_cfg(build_teachers=False))
+
+
+class _FailingLaunch:
+    """Stands in for a Triton kernel: launching it raises ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def __getitem__(self, grid):
+        def launch(*args, **kwargs):
+            raise self.error
+
+        return launch
+
+
+def test_a_kernel_that_fails_to_compile_names_the_switch(monkeypatch):
+    """A Triton error while compiling or launching becomes one error that
+    says which kernel failed and how to train without the speed layer;
+    other errors (e.g. out of memory) pass unchanged."""
+    from triton.runtime.errors import OutOfResources
+    model = MODELS.build(fused_cfg(build_teachers=False)).to(DEVICE)
+    inputs = torch.randn(1, 3, 48, 64, device=DEVICE)
+    monkeypatch.setattr(adapter, '_adapter_fwd_kernel', _FailingLaunch(
+        OutOfResources(232448, 101376, 'shared memory')))
+    with pytest.raises(ops.FusedKernelError) as error:
+        model(inputs, mode='tensor')
+    message = str(error.value)
+    assert 'sak_mm::multi_adapter' in message
+    assert 'out of resource: shared memory' in message
+    assert 'fused_kernels=False' in message
+    assert isinstance(error.value.__cause__, OutOfResources)
+    monkeypatch.setattr(adapter, '_adapter_fwd_kernel', _FailingLaunch(
+        MemoryError('not a kernel problem')))
+    with pytest.raises(MemoryError, match='not a kernel problem'):
+        model(inputs, mode='tensor')
+
+
+@pytest.mark.skipif(CUDA, reason='CPU tensors only')
+def test_on_the_cpu_the_variants_compute_the_reference(monkeypatch):
+    """Without the interpreter the kernels cannot take CPU tensors: the
+    variants say so once and give the eager values."""
+    monkeypatch.setenv('TRITON_INTERPRET', '0')
+    monkeypatch.setattr(modules, '_warned', set())
+    eager = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
+    fused = MODELS.build(fused_cfg(build_teachers=False)).eval()
+    fused.load_state_dict(eager.state_dict())
+    inputs = torch.randn(2, 3, 48, 64)
+    with pytest.warns(UserWarning, match='eager references') as warned:
+        fused(inputs, mode='tensor')
+        out = fused(inputs, mode='tensor')
+    assert len(warned) == 2  # once per variant, not per call
+    expected = eager(inputs, mode='tensor')
+    for task in expected:
+        torch.testing.assert_close(out[task], expected[task])

@@ -169,8 +169,8 @@ def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
 
     # Triton kernels are invisible to the FLOP counter: counted eagerly
     table = tmp_path / 'rows.md'
-    fused = run('--cfg-options', 'model.backbone.fused_kernels=True',
-                'model.neck.fused_kernels=True', '--markdown-row', str(table))
+    fused = run('--cfg-options', 'fused_kernels=True', '--markdown-row',
+                str(table))
     assert flops(fused) == flops(out) > 0
     header, rule, row = table.read_text().splitlines()
     assert header.startswith('| config | options | mode |')
@@ -184,7 +184,42 @@ def test_benchmark_tool_reports_every_number(mode, capsys, tmp_path):
     table = profiled.split('where the time of 1 profiled steps went')[1]
     assert 'Self CPU' in table and 'aten::' in table
     assert json.loads(trace.read_text())['traceEvents']
-    assert 'model.backbone.fused_kernels=True' in cells[1]
+    assert 'fused_kernels=True' in cells[1]
+
+
+@pytest.mark.skipif(not ops.HAS_TRITON, reason='triton is not installed')
+def test_speed_check_runs_every_option_and_names_what_failed(
+        capsys, monkeypatch):
+    """The reduced check (CPU, tiny demo model) runs the default path and
+    each option to the end: equal losses where the maths is the same; an
+    option whose kernel fails to compile (here: too little shared memory,
+    as on a smaller GPU) is a FAILED row naming the switch, not a crash,
+    and the exit code says so."""
+    from triton.runtime.errors import OutOfResources
+
+    from sak_mm.ops import adapter
+    from tests.test_ops.test_fused_modules import _FailingLaunch
+    monkeypatch.setattr(adapter, '_adapter_fwd_kernel', _FailingLaunch(
+        OutOfResources(232448, 101376, 'shared memory')))
+    with pytest.raises(SystemExit) as exit_code:
+        run_tool('benchmarks/speed_check.py', '--reduced')
+    assert exit_code.value.code == 1
+    out = capsys.readouterr().out
+    table = out.split('\noption ')[1].splitlines()
+    rows = {line.split('  ')[0].strip(): line for line in table[1:]
+            if line and not line.startswith(('fastest', 'FAILED'))}
+    assert set(rows) == {'default', 'no checkpointing',
+                         'stem with_cp=selective', 'fused_kernels',
+                         'fused_kernels, no checkpointing'}
+    for name in ('no checkpointing', 'stem with_cp=selective'):
+        cells = rows[name].split()
+        assert float(cells[-4]) == 0.0  # max |loss diff|: bit-identical
+        assert cells[-1] == 'img/s'
+    for name in ('fused_kernels', 'fused_kernels, no checkpointing'):
+        assert 'FAILED: FusedKernelError' in rows[name]
+        assert 'sak_mm::multi_adapter' in rows[name]
+        assert 'fused_kernels=False' in rows[name]
+    assert 'fastest: ' in out
 
 
 def test_test_tool_saves_predictions_in_seism_layout(setup):
@@ -303,17 +338,18 @@ def test_benchmark_ops_tool_runs_every_row(capsys):
         assert float(row[-1]) < (3e-2 if row[2] == 'bf16' else 1e-5), row
 
 
-def test_activation_memory_tool_splits_saved_tensors(capsys, monkeypatch):
-    """Counts per component; activation checkpointing moves the stem's
-    saved tensors out (only each block's input remains, under the
-    backbone); under bf16 autocast the model keeps no weight copies, and
-    copies that are kept are split out as the part that does not grow with
+def test_activation_memory_tool_splits_what_backward_keeps(capsys):
+    """Counts per component what the loss forward leaves alive for
+    backward, including what selective checkpointing keeps: the stem
+    blocks keep less with each form of ``with_cp``; under bf16 autocast the
+    copies of weights are split out as the part that does not grow with
     the batch."""
-    def saved(*options, batch=2, amp='fp32'):
+    def kept(*options, batch=2, amp='fp32', exact=False):
         run_tool('benchmarks/activation_memory.py', CONFIG, '--batch',
-                 str(batch), '--amp', amp, '--cfg-options', *options)
+                 str(batch), '--amp', amp, *(['--exact'] if exact else []),
+                 *(['--cfg-options', *options] if options else []))
         lines = capsys.readouterr().out.splitlines()
-        start = lines.index('saved for backward') + 1
+        start = lines.index('kept for backward') + 1
         rows = {}
         for line in lines[start:]:
             if not line.startswith('  '):
@@ -323,25 +359,24 @@ def test_activation_memory_tool_splits_saved_tensors(capsys, monkeypatch):
         assert 'static' in lines and 'AdamW states' in '\n'.join(lines)
         return rows
 
-    plain = saved('model.backbone.with_cp=False')
-    ckpt = saved('model.backbone.with_cp=True')
-    for label in ('stem blocks', 'adapters (eager)', 'MoR neck', 'heads'):
+    plain = kept('model.backbone.with_cp=False')
+    selective = kept('model.backbone.with_cp=selective')
+    full = kept('model.backbone.with_cp=True')
+    for label in ('stem blocks', 'adapters (eager)', 'MoR neck', 'heads',
+                  'losses and glue'):
         assert plain[label] > 0, label
-    assert 'stem blocks' not in ckpt
-    assert ckpt['total'] < plain['total']
+        assert selective[label] == pytest.approx(plain[label]) or \
+            label == 'stem blocks'
+    stem = [r['stem blocks'] for r in (plain, selective, full)]
+    assert stem[0] > stem[1] > stem[2] > 0  # (full: the block inputs)
     copies = 'weight copies (once per step)'
     assert copies not in plain  # fp32: none
 
     # (the tool prints 0.1 MiB steps; a few small tensors do not scale)
-    one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
-                for b in (1, 2))
-    assert copies not in one and copies not in two  # cast again in backward
-    assert two['total'] == pytest.approx(2 * one['total'], rel=0.05)
-
-    from sak_mm.memory import recompute
-    monkeypatch.setattr(recompute, '_cast_source', lambda base: None)  # kept
-    one, two = (saved('model.backbone.with_cp=False', batch=b, amp='bf16')
-                for b in (1, 2))
-    assert one[copies] > 0 and one[copies] == two[copies]
+    one, two = (kept(batch=b, amp='bf16') for b in (1, 2))
+    assert one[copies] > 0 and one[copies] == pytest.approx(two[copies])
     per_image = [r['total'] - r[copies] for r in (one, two)]
     assert per_image[1] == pytest.approx(2 * per_image[0], rel=0.05)
+    # bf16 products computed in fp32 and cast back count what the slow
+    # bf16 kernels count, component by component
+    assert kept(batch=1, amp='bf16', exact=True) == one

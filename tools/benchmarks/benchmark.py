@@ -12,7 +12,7 @@ warm-up, images/s, peak memory, FLOPs per image (counted with torch's
 FlopCounterMode), model FLOPs utilisation and, for training, the split
 between teachers, student (forward + backward) and optimizer (measured
 separately, so the parts add up only approximately). Model switches go
-through ``--cfg-options``, e.g. ``model.backbone.fused_kernels=False``,
+through ``--cfg-options``, e.g. ``fused_kernels=True`` (the speed layer),
 ``model.backbone.with_cp=True`` or ``model.compile.predict.mode=reduce-overhead``.
 ``--profile N`` then runs N more steps under ``torch.profiler`` and prints
 the operators and kernels that took the most time (self time on the GPU,

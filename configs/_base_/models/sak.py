@@ -18,17 +18,17 @@ model = dict(
             out_type='raw',
             drop_path_rate=0.0),
         down_ratio=4,
-        # all teachers' adapters of a block in one Triton kernel on CUDA
-        # (sak_mm.ops; eager PyTorch elsewhere); with_cp=True trades stem
-        # compute for activation memory
-        fused_kernels=True,
-        with_cp=False),
-    neck=dict(
-        type='MoRNeck', noisy_gating=True, noise='pixel', mode='mor',
-        fused_kernels=True),
+        # the stem blocks are recomputed in backward (the same values, about
+        # a third of the memory a step keeps, one more stem forward);
+        # 'selective' recomputes only their norms, GELUs and weight casts,
+        # False nothing (docs/benchmark.md)
+        with_cp=True),
+    neck=dict(type='MoRNeck', noisy_gating=True, noise='pixel', mode='mor'),
+    # recomputed in backward from its inputs (the same values), instead of
+    # keeping fp32 maps at the teachers' resolution
     distill_loss=dict(
         type='DistillLoss', cos_weight=0.9, smooth_l1_weight=0.1,
-        loss_weight=1.0),
+        loss_weight=1.0, with_cp=True),
     aligners='auto')
 
 # record the MoR gate scores of every val/test run (<mode>_router_weights.json

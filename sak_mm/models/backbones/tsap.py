@@ -1,15 +1,14 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Teacher-Agnostic Stem + Teacher-Specific Adapter Paths (paper Sec. 3.2)."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
-from sak_mm import ops
 from sak_mm.models.utils import evenly_spaced_levels, plain_drop_probs
+from sak_mm.models.utils.checkpoint import check_with_cp, checkpointed
 from sak_mm.registry import MODELS
 
 
@@ -81,14 +80,12 @@ class TSAPBackbone(BaseModule):
             "path" is the TAS itself, so all teachers are distilled into the
             one shared representation through their aligners (the
             many-to-one student without biases of Table 2 / Table 3 row 1).
-        fused_kernels (bool): Run each block's adapters of all teachers as
-            one fused kernel (:func:`sak_mm.ops.multi_adapter`; Triton on
-            CUDA, the eager reference elsewhere). Same parameters and
-            checkpoints either way.
-        with_cp (bool): Activation checkpointing of the stem's blocks while
-            training: their activations are recomputed in the backward
-            pass instead of being stored (less memory, ~1/3 more stem
-            compute).
+        with_cp (bool | str): Activation checkpointing of the stem's
+            blocks while training (:mod:`sak_mm.models.utils.checkpoint`):
+            ``'selective'`` keeps each block's GEMM and attention outputs
+            and recomputes the rest (norms, GELU, weight casts) in the
+            backward pass; True recomputes whole blocks (~1/3 more stem
+            compute); False keeps everything. Values are the same.
         init_cfg (dict, optional): mmengine init config of the whole module.
     """
 
@@ -99,12 +96,10 @@ class TSAPBackbone(BaseModule):
                  out_indices: Optional[Sequence[int]] = None,
                  aligner_dims: Optional[Dict[str, int]] = None,
                  adapter_paths: bool = True,
-                 fused_kernels: bool = False,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
-        self.fused_kernels = fused_kernels
-        self.with_cp = with_cp
+        self.with_cp = check_with_cp(with_cp)
         self.stem = MODELS.build(stem)
         plain_drop_probs(self.stem)  # no graph breaks under torch.compile
         if getattr(self.stem, 'final_norm', False):
@@ -175,12 +170,9 @@ class TSAPBackbone(BaseModule):
         return stem.pre_norm(stem.drop_after_pos(x)), hw
 
     def _adapt(self, index: int, z: torch.Tensor, residual):
-        """``R^i = a^i_index(R^i + Z)`` (``a^i_0(Z)`` without ``residual``)
-        for every path; returns a list (eager) or an ``(N, B, n, d)``
-        tensor (fused), both indexed by path."""
+        """Eq. (2) for every path: ``R^i = a^i_index(R^i + Z)``
+        (``a^i_0(Z)`` without ``residual``); a sequence indexed by path."""
         adapters = [path[index] for path in self.adapters.values()]
-        if self.fused_kernels:
-            return ops.adapter_step(adapters, z, residual)
         return [
             a(z if residual is None else residual[j] + z)
             for j, a in enumerate(adapters)
@@ -188,7 +180,7 @@ class TSAPBackbone(BaseModule):
 
     def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
         if self.with_cp and self.training and z.requires_grad:
-            return checkpoint(layer, z, use_reentrant=False)
+            return checkpointed(layer, z, with_cp=self.with_cp)
         return layer(z)
 
     def forward(self, x: torch.Tensor) -> dict:

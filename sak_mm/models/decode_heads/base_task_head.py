@@ -1,12 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """The contract every per-task dense head follows."""
-from typing import Dict, List
+from typing import Dict, List, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from sak_mm.models.losses import UpsampledLoss
+from sak_mm.models.utils.checkpoint import check_with_cp, checkpointed
 from sak_mm.structures import DenseField, get_field
 
 
@@ -42,16 +43,27 @@ class BaseTaskHead(nn.Module):
             compares the logits upsampled to the labels' size
             (:class:`~sak_mm.models.losses.UpsampledLoss`).
         align_corners (bool): For the resizes to the input size.
+        with_cp (bool | str): ``'selective'`` runs the head and its loss
+            as selective activation checkpointing regions while training
+            (:mod:`sak_mm.models.utils.checkpoint`): they keep their
+            convolution, GEMM and batch-norm outputs and recompute the
+            rest, the full-size loss maps included, in backward. The same
+            values; False keeps everything. (True, whole-region
+            recomputation, would update batch-norm statistics twice.)
     """
 
     def __init__(self, task: str, out_channels: int, loss: dict,
-                 align_corners: bool = False):
+                 align_corners: bool = False,
+                 with_cp: Union[bool, str] = False):
         super().__init__()
         self.task = task
         self.field: DenseField = get_field(task)
         self.out_channels = out_channels
         self.loss_fn = UpsampledLoss(loss, align_corners)
         self.align_corners = align_corners
+        self.with_cp = check_with_cp(
+            with_cp, (False, 'selective'),
+            ' (True would update batch-norm statistics twice)')
 
     def forward(self, feats: List[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
@@ -66,7 +78,17 @@ class BaseTaskHead(nn.Module):
         """The task loss of :meth:`forward`'s logits against the labels of
         ``data_samples`` (padded to the batch shape; a sample without this
         task's label counts nowhere)."""
-        return self.loss_by_samples(self(feats), data_samples)
+        return self.loss_by_samples(self._checkpointed(self, feats),
+                                    data_samples)
+
+    def _checkpointed(self, fn, first, *args):
+        """``fn(first, *args)``, as a checkpointing region while training
+        with ``with_cp`` (``first``: a tensor or a list of them)."""
+        tensors = first if isinstance(first, (list, tuple)) else [first]
+        if self.with_cp and self.training and any(
+                t.requires_grad for t in tensors):
+            return checkpointed(fn, first, *args, with_cp=self.with_cp)
+        return fn(first, *args)
 
     def loss_by_samples(self, logits: torch.Tensor,
                         data_samples: list) -> Dict[str, torch.Tensor]:
@@ -81,7 +103,8 @@ class BaseTaskHead(nn.Module):
         """The loss against a ``(B, C, H, W)`` batch of labels."""
         return {
             self.loss_fn.loss_name:
-            self.loss_fn(logits, gt, self.field.valid_mask(gt))
+            self._checkpointed(self.loss_fn, logits, gt,
+                               self.field.valid_mask(gt))
         }
 
     def predict_by_feat(self, logits: torch.Tensor,

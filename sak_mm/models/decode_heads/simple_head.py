@@ -10,23 +10,6 @@ from sak_mm.registry import MODELS
 from .base_task_head import BaseTaskHead
 
 
-class UpsampleConcat(nn.Module):
-    """Bilinear upsampling of every level by ``scale_factor``, then
-    concatenation over channels."""
-
-    def __init__(self, scale_factor: int):
-        super().__init__()
-        self.scale_factor = scale_factor
-
-    def forward(self, *levels: torch.Tensor) -> torch.Tensor:
-        h, w = levels[0].shape[-2:]
-        size = (h * self.scale_factor, w * self.scale_factor)
-        return torch.cat([
-            F.interpolate(x, size=size, mode='bilinear', align_corners=False)
-            for x in levels
-        ], dim=1)
-
-
 @MODELS.register_module()
 class SimpleHead(BaseTaskHead):
     """Per level ``Linear(C, C/4)``, bilinear to the finest requested size,
@@ -62,7 +45,7 @@ class SimpleHead(BaseTaskHead):
         reduced = in_channels // num_levels
         self.linears = nn.ModuleList(
             nn.Linear(in_channels, reduced) for _ in range(num_levels))
-        self.upsample_concat = UpsampleConcat(upsample_ratio)
+        self.upsample_ratio = upsample_ratio
         self.fuse = nn.Sequential(
             nn.Conv2d(reduced * num_levels, in_channels, kernel_size,
                       padding=kernel_size // 2),
@@ -79,4 +62,10 @@ class SimpleHead(BaseTaskHead):
             lin(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).contiguous()
             for lin, f in zip(self.linears, feats)
         ]
-        return self.cls(self.fuse(self.upsample_concat(*reduced)))
+        h, w = reduced[0].shape[-2:]
+        size = (h * self.upsample_ratio, w * self.upsample_ratio)
+        upsampled = [
+            F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+            for x in reduced
+        ]
+        return self.cls(self.fuse(torch.cat(upsampled, dim=1)))

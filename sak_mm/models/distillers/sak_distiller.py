@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmengine.model import BaseModel
 
-from sak_mm.memory import apply_memory_saving
 from sak_mm.models.decode_heads import TaskHeads, samples_for
 from sak_mm.models.teachers import FrozenTeachers
 from sak_mm.registry import MODELS
@@ -67,11 +66,6 @@ class SAKDistiller(BaseModel):
             the keyword arguments of ``torch.compile``, e.g.
             ``compile=dict(teachers=True, predict=dict(mode='max-autotune'))``.
             Parameters and checkpoint keys are unchanged.
-        save_memory (bool): Rebuild cheap activations and autocast's
-            weight copies in backward instead of keeping them, and form the
-            losses' gradients in the forward pass
-            (:func:`sak_mm.memory.apply_memory_saving`). Values are the
-            same either way.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
@@ -88,7 +82,6 @@ class SAKDistiller(BaseModel):
                  aligners: Union[str, bool] = 'auto',
                  build_teachers: bool = True,
                  compile: Optional[dict] = None,
-                 save_memory: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -135,8 +128,6 @@ class SAKDistiller(BaseModel):
         if not teacher_names and not self.tasks:
             raise ValueError('SAKDistiller needs teachers (distillation), '
                              'a decoder (tasks) or both')
-        if save_memory:
-            apply_memory_saving(self)
         self._compiled_predict = None
         self._compile(compile or {})
 

@@ -1,11 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Feature distillation loss, eq. (5)."""
-from typing import Dict
+from typing import Dict, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sak_mm.models.utils.checkpoint import check_with_cp, checkpointed
 from sak_mm.registry import MODELS
 
 
@@ -33,18 +34,25 @@ class DistillLoss(nn.Module):
     teacher maps, averaged over the batch (cosine-embedding loss, target 1);
     ``L_smoothL1`` is the element-wise mean with ``beta``. The maps are
     first brought to one size (:func:`match_resolution`).
+
+    ``with_cp`` (True or ``'selective'``: the same here) recomputes the
+    loss in backward from its two inputs instead of keeping its fp32
+    intermediates at the teacher's resolution
+    (:mod:`sak_mm.models.utils.checkpoint`); the same values.
     """
 
     def __init__(self,
                  cos_weight: float = 0.9,
                  smooth_l1_weight: float = 0.1,
                  beta: float = 1.0,
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0,
+                 with_cp: Union[bool, str] = False):
         super().__init__()
         self.cos_weight = cos_weight
         self.smooth_l1_weight = smooth_l1_weight
         self.beta = beta
         self.loss_weight = loss_weight
+        self.with_cp = check_with_cp(with_cp)
 
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -58,6 +66,13 @@ class DistillLoss(nn.Module):
                 f'{tuple(teacher.shape)} differ in batch or channels; enable '
                 f'aligners when widths differ')
         teacher = teacher.detach()  # a target: no gradient flows into it
+        if self.with_cp and student.requires_grad:
+            return checkpointed(self._terms, student, teacher,
+                                with_cp=self.with_cp)
+        return self._terms(student, teacher)
+
+    def _terms(self, student: torch.Tensor,
+               teacher: torch.Tensor) -> Dict[str, torch.Tensor]:
         student, teacher = match_resolution(student.float(), teacher.float())
         cos = F.cosine_similarity(
             student.flatten(1), teacher.flatten(1), dim=1, eps=1e-8)

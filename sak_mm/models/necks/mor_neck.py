@@ -6,7 +6,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sak_mm import ops
 from sak_mm.registry import MODELS
 
 
@@ -73,13 +72,6 @@ def _per_pixel(gates: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return gates.reshape(b, e, 1, *z.shape[-2:])
 
 
-class TokenLayout(nn.Module):
-    """``(B, d, h, w)`` map -> ``(B, h * w, d)`` tokens (a view)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(2).transpose(1, 2)
-
-
 @MODELS.register_module()
 class MoRNeck(nn.Module):
     """Per task and level, mixes the TAS map and the teachers' TSAP maps.
@@ -102,9 +94,6 @@ class MoRNeck(nn.Module):
         noise (str): ``'pixel'`` (the reference) or ``'image'``; see
             :class:`MoRRouter`.
         mode (str): ``'mor'`` (routers) or ``'sum'``.
-        fused_kernels (bool): Mix all tasks of a level in one pass over the
-            experts (:func:`sak_mm.ops.mor_mix`; Triton on CUDA, the eager
-            reference elsewhere) instead of once per task.
     """
 
     def __init__(self,
@@ -114,10 +103,8 @@ class MoRNeck(nn.Module):
                  num_levels: int = 4,
                  noisy_gating: bool = True,
                  noise: str = 'pixel',
-                 mode: str = 'mor',
-                 fused_kernels: bool = False):
+                 mode: str = 'mor'):
         super().__init__()
-        self.fused_kernels = fused_kernels
         if mode not in ('mor', 'sum'):
             raise ValueError(f"MoRNeck mode must be 'mor' or 'sum', got "
                              f'{mode!r}')
@@ -126,7 +113,6 @@ class MoRNeck(nn.Module):
         self.num_levels = num_levels
         self.mode = mode
         self.experts = ['tas'] + self.teachers
-        self.router_tokens = TokenLayout()  # the routers' input
         self.routers = nn.ModuleDict()
         if mode == 'mor':
             for task in self.tasks:
@@ -158,19 +144,23 @@ class MoRNeck(nn.Module):
 
         gates = {t: [] for t in self.tasks}
         for level, z in enumerate(tas):
-            tokens = self.router_tokens(z)
+            tokens = z.flatten(2).transpose(1, 2)  # (B, h * w, d)
             level_gates = [
                 self.routers[f'{task}_{level}'](tokens)
                 for task in self.tasks
             ]
             maps = [tsap[t][level] for t in self.teachers]
-            if self.fused_kernels:
-                mixed = ops.mor_mix_maps(z, maps, level_gates)
-            else:
-                experts = torch.stack([z] + maps, dim=1)  # (B, E, d, h, w)
-                mixed = [(experts * _per_pixel(g, z).to(experts.dtype)).sum(
-                    dim=1) for g in level_gates]
+            mixed = self._mix(z, maps, level_gates)
             for task, g, m in zip(self.tasks, level_gates, mixed):
                 feats[task].append(m)
                 gates[task].append(g if g.dim() == 2 else g.mean(dim=-1))
         return feats, {t: torch.stack(g, dim=1) for t, g in gates.items()}
+
+    def _mix(self, tas: torch.Tensor, tsap: List[torch.Tensor],
+             gates: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Eq. (4) for every task of one level: ``g_0 Z + sum_i g_i R^i``
+        with each task's ``(B, N+1)`` gates (``(B, N+1, h * w)`` per
+        pixel)."""
+        experts = torch.stack([tas] + tsap, dim=1)  # (B, E, d, h, w)
+        return [(experts * _per_pixel(g, tas).to(experts.dtype)).sum(dim=1)
+                for g in gates]
