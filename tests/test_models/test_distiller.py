@@ -225,3 +225,24 @@ def test_frozen_teacher_probe_trains_only_the_heads(tmp_path):
         out = model(**model.data_preprocessor(make_batch(), False),
                     mode='predict')
     assert out[0].pred.semseg.shape == (1, *CROP)
+
+
+def test_predict_takes_plain_images_without_data_samples():
+    """The notebook call: ``model.predict(images)`` describes the images
+    itself (unpadded, not rescaled) and gives every task's prediction at
+    their size, with the gates."""
+    model = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
+    images = torch.randn(2, 3, *CROP)
+    with torch.no_grad():
+        samples = model.predict(images)
+        logits = model(images, mode='tensor')
+    assert len(samples) == 2
+    for sample in samples:
+        assert sample.metainfo['batch_input_shape'] == CROP
+        assert sample.pred.semseg.shape == (1, *CROP)  # class indices
+        assert sample.pred.depth.shape == (1, *CROP)
+        assert sample.gate_scores['edge'].shape == (4, 4)
+    head = model.heads['depth']
+    expected = head.field.activate(torch.nn.functional.interpolate(
+        logits['depth'], size=CROP, mode='bilinear', align_corners=False))
+    torch.testing.assert_close(samples[1].pred.depth, expected[1])

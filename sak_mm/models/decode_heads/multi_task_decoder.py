@@ -36,8 +36,10 @@ def samples_for(inputs: torch.Tensor,
             for _ in range(inputs.shape[0])
         ]
     for sample in data_samples:
-        sample.metainfo.setdefault('batch_input_shape',
-                                   tuple(inputs.shape[-2:]))
+        # (``metainfo`` is a fresh dict at every access: set it, not the copy)
+        if 'batch_input_shape' not in sample.metainfo:
+            sample.set_metainfo(
+                dict(batch_input_shape=tuple(inputs.shape[-2:])))
     return list(data_samples)
 
 
