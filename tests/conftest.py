@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 import copy
+import functools
 import os
 
 import pytest
@@ -88,29 +89,28 @@ def assert_same(actual, expected, device):
         torch.testing.assert_close(actual, expected)
 
 
-def kept_bytes(fn, *args, static=()):
-    """Bytes that ``fn(*args)`` leaves alive for backward (what
-    ``tools/benchmarks/activation_memory.py`` counts: every storage its ops
-    create that outlives the call, the outputs included, each once; not
-    those of ``static``, e.g. parameters), and the result."""
-    import gc
+@functools.lru_cache(maxsize=None)
+def _memory_tool():
+    """``tools/benchmarks/activation_memory.py`` as a module (loaded once)."""
     import importlib.util
     path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'tools',
                         'benchmarks', 'activation_memory.py')
     spec = importlib.util.spec_from_file_location('activation_memory', path)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def kept_bytes(fn, *args, static=()):
+    """Bytes that ``fn(*args)`` leaves alive for backward, counted as
+    ``tools/benchmarks/activation_memory.py`` counts (every storage its ops
+    create that outlives the call, the outputs included, each once; not
+    those of ``static``, e.g. parameters), and the result."""
     skip = {t.untyped_storage().data_ptr() for t in static}
-    created = tool.Created(skip, lambda: 'kept')
+    created = _memory_tool().Created(skip, lambda: 'kept')
     with created:
         out = fn(*args)
-    gc.collect()
-    alive = {}
-    for ref, nbytes, _ in created.created:
-        storage = ref()
-        if storage is not None and storage.data_ptr() not in skip:
-            alive[storage.data_ptr()] = nbytes
-    return sum(alive.values()), out
+    return sum(n for _, n in created.alive(skip).values()), out
 
 
 def tiny_sak_cfg(**overrides):

@@ -73,8 +73,8 @@ class FusedTSAPBackbone(TSAPBackbone):
     same arguments, parameters and values."""
 
     def __init__(self, *args, **kwargs):
+        _needs_triton(type(self).__name__)  # before building anything
         super().__init__(*args, **kwargs)
-        _needs_triton(type(self).__name__)
 
     def _adapt(self, index: int, z: torch.Tensor,
                residual: Optional[torch.Tensor]) -> torch.Tensor:
@@ -101,8 +101,8 @@ class FusedMoRNeck(MoRNeck):
     values."""
 
     def __init__(self, *args, **kwargs):
+        _needs_triton(type(self).__name__)  # before building anything
         super().__init__(*args, **kwargs)
-        _needs_triton(type(self).__name__)
 
     def _mix(self, tas: torch.Tensor, tsap: List[torch.Tensor],
              gates: List[torch.Tensor]) -> List[torch.Tensor]:

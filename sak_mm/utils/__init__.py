@@ -8,8 +8,9 @@ from .runtime import (apply_runtime_switches, apply_speed_switch,
 from .synthetic import synthetic_batch
 
 __all__ = [
-    'apply_runtime_switches', 'apply_speed_switch', 'flop_counter', 'load_config', 'set_precision',
-    'synthetic_batch', 'without_weight_files', 'set_build_teachers',
-    'read_checkpoint', 'load_checkpoint_file', 'safe_loading',
-    'UnsafeCheckpointError', 'leave_process_group'
+    'apply_runtime_switches', 'apply_speed_switch', 'flop_counter',
+    'load_config', 'set_precision', 'synthetic_batch',
+    'without_weight_files', 'set_build_teachers', 'read_checkpoint',
+    'load_checkpoint_file', 'safe_loading', 'UnsafeCheckpointError',
+    'leave_process_group'
 ]

@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from sak_mm import ops
-from sak_mm.ops import adapter, modules
+from sak_mm.ops import modules
 from sak_mm.registry import MODELS
 from sak_mm.utils import load_config
 from tests.conftest import tiny_sak_cfg
+from tests.test_ops.kernel_failures import fail_adapter_kernel
 from tests.test_models.test_distiller import (assert_identical_steps,
                                                make_batch)
 
@@ -238,37 +239,21 @@ def test_without_triton_the_variants_name_the_switch(monkeypatch):
         MODELS.build(fused_cfg(build_teachers=False))
 
 
-class _FailingLaunch:
-    """Stands in for a Triton kernel: launching it raises ``error``."""
-
-    def __init__(self, error):
-        self.error = error
-
-    def __getitem__(self, grid):
-        def launch(*args, **kwargs):
-            raise self.error
-
-        return launch
-
-
 def test_a_kernel_that_fails_to_compile_names_the_switch(monkeypatch):
     """A Triton error while compiling or launching becomes one error that
     says which kernel failed and how to train without the speed layer;
     other errors (e.g. out of memory) pass unchanged."""
-    from triton.runtime.errors import OutOfResources
     model = MODELS.build(fused_cfg(build_teachers=False)).to(DEVICE)
     inputs = torch.randn(1, 3, 48, 64, device=DEVICE)
-    monkeypatch.setattr(adapter, '_adapter_fwd_kernel', _FailingLaunch(
-        OutOfResources(232448, 101376, 'shared memory')))
+    triton_error = fail_adapter_kernel(monkeypatch)
     with pytest.raises(ops.FusedKernelError) as error:
         model(inputs, mode='tensor')
     message = str(error.value)
     assert 'sak_mm::multi_adapter' in message
     assert 'out of resource: shared memory' in message
     assert 'fused_kernels=False' in message
-    assert isinstance(error.value.__cause__, OutOfResources)
-    monkeypatch.setattr(adapter, '_adapter_fwd_kernel', _FailingLaunch(
-        MemoryError('not a kernel problem')))
+    assert error.value.__cause__ is triton_error
+    fail_adapter_kernel(monkeypatch, MemoryError('not a kernel problem'))
     with pytest.raises(MemoryError, match='not a kernel problem'):
         model(inputs, mode='tensor')
 

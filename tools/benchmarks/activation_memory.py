@@ -98,13 +98,12 @@ def run_op(func, args, kwargs, exact: bool):
     """``func(*args, **kwargs)``; unless ``exact``, a low-precision product
     on the CPU is computed in fp32 and cast back (the same dtype, shape and
     layout, other values)."""
+    if exact or func not in _PRODUCTS:
+        return func(*args, **kwargs)
     tensors = [t for t in tree_leaves((args, kwargs))
                if isinstance(t, torch.Tensor)]
-    if exact or func not in _PRODUCTS or not tensors or any(
-            t.device.type != 'cpu' for t in tensors):
-        return func(*args, **kwargs)
     low = [t.dtype for t in tensors if t.dtype in _LOW]
-    if not low:
+    if not low or any(t.device.type != 'cpu' for t in tensors):
         return func(*args, **kwargs)
     up_args, up_kwargs = tree_map(
         lambda t: t.float() if isinstance(t, torch.Tensor) else t,
@@ -112,16 +111,19 @@ def run_op(func, args, kwargs, exact: bool):
     return func(*up_args, **up_kwargs).to(low[0])
 
 
-class ParameterDerived(TorchDispatchMode):
-    """Tracks the storages computed from parameters alone (casts, stacks,
-    transposes of weights): every op's outputs are marked derived exactly
-    when all its tensor inputs are, so a freed address reused by an
-    activation is unmarked again."""
+class Created(TorchDispatchMode):
+    """Notes every storage an op creates: a weak reference, its size and
+    the component whose forward is running, or :data:`WEIGHT_COPIES` when
+    it is computed from parameters alone (casts, stacks, transposes of
+    weights: an op's outputs are derived exactly when all its tensor inputs
+    are, so a freed address reused by an activation is unmarked again)."""
 
-    def __init__(self, parameter_storages: set, exact: bool = True):
+    def __init__(self, parameter_storages: set, label, exact: bool = True):
         super().__init__()
         self.derived = set(parameter_storages)
+        self.label = label
         self.exact = exact
+        self.created = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = run_op(func, args, kwargs or {}, self.exact)
@@ -131,32 +133,24 @@ class ParameterDerived(TorchDispatchMode):
             _storage(t) in self.derived for t in inputs)
         for t in tree_leaves(out):
             if isinstance(t, torch.Tensor):
-                (self.derived.add if derived else self.derived.discard)(
-                    _storage(t))
-        return out
-
-
-class Created(ParameterDerived):
-    """Notes every storage an op creates: a weak reference, its size, the
-    component whose forward is running and whether it is computed from
-    parameters alone."""
-
-    def __init__(self, parameter_storages: set, label, exact: bool = True):
-        super().__init__(parameter_storages, exact)
-        self.label = label
-        self.created = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = super().__torch_dispatch__(func, types, args, kwargs)
-        for t in tree_leaves(out):
-            if isinstance(t, torch.Tensor):
                 storage = t.untyped_storage()
                 ptr = storage.data_ptr()
-                label = WEIGHT_COPIES if ptr in self.derived else \
-                    self.label()
+                (self.derived.add if derived else self.derived.discard)(ptr)
+                label = WEIGHT_COPIES if derived else self.label()
                 self.created.append(
                     (weakref.ref(storage), storage.nbytes(), label))
         return out
+
+    def alive(self, static: set) -> dict:
+        """``{storage address: (label, bytes)}`` of the noted storages
+        still alive, each once (by its creator), not those in ``static``."""
+        gc.collect()
+        owners = {}
+        for ref, nbytes, label in self.created:
+            storage = ref()
+            if storage is not None and storage.data_ptr() not in static:
+                owners.setdefault(storage.data_ptr(), (label, nbytes))
+        return owners
 
 
 def count_saved(model, data, autocast: dict,
@@ -175,16 +169,11 @@ def count_saved(model, data, autocast: dict,
     created = Created(params, lambda: stack[-1], exact)
     with torch.autocast(**autocast), created:
         losses = model(**data, mode='loss')
-    gc.collect()
     # the teachers turn their weights into bf16 at their first autocast call
     # (static memory, listed below)
     static = params | {_storage(t) for teacher in model.teacher_models.values()
                        for t in (*teacher.parameters(), *teacher.buffers())}
-    owners = {}  # storage address -> (label, bytes): the creator of each
-    for ref, nbytes, label in created.created:
-        storage = ref()
-        if storage is not None and storage.data_ptr() not in static:
-            owners.setdefault(storage.data_ptr(), (label, nbytes))
+    owners = created.alive(static)
     del losses
     totals = collections.Counter()
     for label, nbytes in owners.values():

@@ -33,13 +33,13 @@ import copy
 import gc
 import os
 import os.path as osp
-import statistics
 import sys
-import time
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
+sys.path.insert(0, HERE)  # benchmark.py's timing, however this file runs
 
 #: options that compile with inductor: minutes of C++ builds on a CPU
 CUDA_ONLY = ('compile teachers', )
@@ -60,7 +60,7 @@ def default_options(model: dict) -> Dict[str, List[str]]:
     options = {'default': []}
     if no_cp:
         options['no checkpointing'] = no_cp
-    if no_cp[:1] == ['model.backbone.with_cp=False']:
+    if 'with_cp' in (model.get('backbone') or {}):
         options['stem with_cp=selective'] = [
             'model.backbone.with_cp=selective']
     options['fused_kernels'] = ['fused_kernels=True']
@@ -115,12 +115,6 @@ def options_to_run(args) -> Dict[str, List[str]]:
             if name not in CUDA_ONLY or args.device.startswith('cuda')}
 
 
-def synchronize(device: str) -> None:
-    import torch
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-
-
 class Run:
     """One option: its model with the reference weights, its first losses,
     then timed training steps."""
@@ -148,11 +142,15 @@ class Run:
             self.model, set_precision(cfg, args.amp).optim_wrapper)
 
     def weights(self) -> dict:
-        return dict(
-            student={k: v.detach().cpu().clone()
-                     for k, v in self.model.state_dict().items()},
-            teachers={n: copy.deepcopy(t.state_dict())
-                      for n, t in self.model.teacher_models.items()})
+        """Student and teacher weights, on the CPU (a copy held on the GPU
+        would count in every later option's peak memory)."""
+        def on_cpu(module):
+            return {k: v.detach().cpu().clone()
+                    for k, v in module.state_dict().items()}
+
+        return dict(student=on_cpu(self.model),
+                    teachers={n: on_cpu(t)
+                              for n, t in self.model.teacher_models.items()})
 
     def losses(self) -> Dict[str, float]:
         """The loss entries of one forward on the batch (routers' noise
@@ -166,25 +164,19 @@ class Run:
                 for k, v in losses.items() if 'loss' in k}
 
     def time_steps(self, args) -> tuple:
-        """Median step time (s) and peak memory (GiB, nan off CUDA)."""
+        """Median step time (s) and peak memory (GiB, nan off CUDA), timed
+        as ``benchmark.py`` times a training step."""
         import torch
+        from benchmark import timed
         cuda = args.device.startswith('cuda')
-        for _ in range(args.warmup):
-            self.model.train_step(copy.deepcopy(self.batch),
-                                  self.optim_wrapper)
-        synchronize(args.device)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        times = []
-        for _ in range(args.iters):
-            batch = copy.deepcopy(self.batch)
-            start = time.perf_counter()
-            self.model.train_step(batch, self.optim_wrapper)
-            synchronize(args.device)
-            times.append(time.perf_counter() - start)
+        step = timed(
+            lambda: self.model.train_step(self.batch, self.optim_wrapper),
+            args.iters, args.warmup, args.device)
         peak = torch.cuda.max_memory_allocated() / 2**30 if cuda \
             else float('nan')
-        return statistics.median(times), peak
+        return step, peak
 
 
 def check(args) -> List[dict]:

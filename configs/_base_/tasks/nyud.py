@@ -1,28 +1,26 @@
 # The NYUD-v2 tasks' heads (the paper's simple head, the reference's task
-# weights; each head and its loss a selective activation checkpointing
-# region: the same values, less memory) and the paper's ViT-L single-task results (Table 6), the
+# weights) and the paper's ViT-L single-task results (Table 6), the
 # references of the multi-task gain Delta_m. Configs use them as
 # model.heads={{_base_.nyud_heads}} and
 # val_evaluator.reference={{_base_.nyud_vitl_references}}.
+# each head and its loss a selective activation checkpointing region (the
+# same values, less memory kept for backward)
+simple_head = dict(type='SimpleHead', with_cp='selective')
 nyud_heads = dict(
     semseg=dict(
-        type='SimpleHead',
-        with_cp='selective',
+        simple_head,
         out_channels=40,
         loss=dict(type='PixelCrossEntropyLoss', loss_weight=1.0)),
     depth=dict(
-        type='SimpleHead',
-        with_cp='selective',
+        simple_head,
         out_channels=1,
         loss=dict(type='MaskedL1Loss', loss_weight=1.0)),
     normals=dict(
-        type='SimpleHead',
-        with_cp='selective',
+        simple_head,
         out_channels=3,
         loss=dict(type='MaskedL1Loss', normalize=True, loss_weight=10.0)),
     edge=dict(
-        type='SimpleHead',
-        with_cp='selective',
+        simple_head,
         out_channels=1,
         loss=dict(type='BalancedBCELoss', pos_weight=0.95, loss_weight=50.0)),
 )
