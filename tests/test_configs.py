@@ -230,6 +230,29 @@ def test_stage1_lr_follows_the_references_timm_scheduler_every_iteration():
     assert 1e-5 < got[-1] < 1.05e-5
 
 
+def test_stage2_lr_is_the_references_poly_decay_every_iteration():
+    """The stage-2 schedule, built as the Runner builds it, gives at every
+    iteration t of the 40k the reference's lr0 * (1 - t / 40000) ** 0.9
+    (train_utils.py), the last one included (not 0 one step early)."""
+    import torch
+
+    from sak_mm.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'schedules',
+                                   'schedule_40k.py'))
+    lr, total = cfg.optim_wrapper.optimizer.lr, cfg.train_cfg.max_iters
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    spec = dict(cfg.param_scheduler[0], optimizer=optimizer)
+    scheduler = PARAM_SCHEDULERS.build(spec)
+    got = []
+    for _ in range(total):
+        got.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        scheduler.step()
+    expected = [lr * (1 - t / 40000)**0.9 for t in range(total)]
+    assert got == pytest.approx(expected, rel=1e-9, abs=0)
+    assert got[-1] > 0
+
+
 @pytest.mark.parametrize('path', [
     p for p in CONFIGS if '_base_' not in p and 'demo' not in p
 ], ids=lambda p: osp.relpath(p, ROOT))
