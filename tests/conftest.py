@@ -34,27 +34,15 @@ def tiny_stem(**kwargs):
 
 
 def tiny_teachers():
-    """One tiny random-init teacher of each family."""
+    """One tiny random-init teacher of each family, as each family declares
+    it (``tiny_test_cfg``), at the input sizes the tests use."""
+    from sak_mm.models.teachers import CLIPTeacher, DINOv2Teacher, SAMTeacher
     return dict(
-        dinov2=dict(
-            type='DINOv2Teacher',
-            arch=dict(
-                embed_dims=24, num_layers=4, num_heads=2,
-                feedforward_channels=48),
-            img_size=28),
-        clip=dict(
-            type='CLIPTeacher',
-            vision_cfg=dict(
-                width=32, layers=4, head_width=16, patch_size=16,
-                mlp_ratio=2.0),
-            img_size=CROP),
-        sam=dict(
-            type='SAMTeacher',
-            arch=dict(
-                embed_dim=32, depth=4, num_heads=2,
-                global_attn_indexes=(1, 3)),
-            img_size=64,
-            window_size=2))
+        dinov2=dict(type='DINOv2Teacher', **DINOv2Teacher.tiny_test_cfg(),
+                    img_size=28),
+        clip=dict(type='CLIPTeacher', **CLIPTeacher.tiny_test_cfg(),
+                  img_size=CROP),
+        sam=dict(type='SAMTeacher', **SAMTeacher.tiny_test_cfg()))
 
 
 NYUD_HEADS = dict(
@@ -120,6 +108,19 @@ def tiny_sak_cfg(**overrides):
         teachers=tiny_teachers(),
         neck=dict(type='MoRNeck'),
         heads=copy.deepcopy(NYUD_HEADS),
+        data_preprocessor=dict(
+            type='MultiTaskDataPreprocessor', pad_size=CROP))
+    cfg.update(overrides)
+    return cfg
+
+
+def tiny_mtl_cfg(**overrides):
+    """The multi-task baseline: the tiny ViT (TAS alone) under the same
+    heads, no teachers."""
+    cfg = dict(
+        type='MultiTaskEncoderDecoder',
+        backbone=dict(type='TASBackbone', stem=tiny_stem()),
+        decoder=dict(type='TaskHeads', heads=copy.deepcopy(NYUD_HEADS)),
         data_preprocessor=dict(
             type='MultiTaskDataPreprocessor', pad_size=CROP))
     cfg.update(overrides)

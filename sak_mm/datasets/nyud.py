@@ -7,14 +7,6 @@ from mmengine.dataset import BaseDataset
 
 from sak_mm.registry import DATASETS
 
-#: task -> (folder, file suffix, annotation format of the loader)
-_NYUD_TASK_FILES = {
-    'semseg': ('segmentation', '.png', 'png_label_shift1'),
-    'depth': ('depth', '.npy', 'npy_depth'),
-    'normals': ('normals', '.png', 'png_normals'),
-    'edge': ('edge', '.png', 'png_binary'),
-}
-
 NYUD_LAYOUT = """expected layout:
   <data_root>/images/<id>.png         RGB image
   <data_root>/segmentation/<id>.png   0 = void, 1..40 = classes
@@ -41,7 +33,9 @@ class NYUDv2Dataset(BaseDataset):
     Args:
         data_root (str): Dataset root in the layout of :data:`NYUD_LAYOUT`.
         split (str): ``'train'`` or ``'val'`` (reads ``gt_sets/<split>.txt``).
-        tasks (Sequence[str]): Tasks whose annotations are loaded.
+        tasks (Sequence[str]): Tasks whose annotations are loaded (of
+            :attr:`TASK_FILES`); the metainfo's ``tasks`` (what the
+            evaluator scores).
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ``serialize_data``...).
 
@@ -50,18 +44,27 @@ class NYUDv2Dataset(BaseDataset):
     """
 
     METAINFO = dict(classes=NYUD_CLASSES, dataset_name='nyud')
+    #: task -> (folder, file suffix, annotation format of the loader)
+    TASK_FILES = {
+        'semseg': ('segmentation', '.png', 'png_label_shift1'),
+        'depth': ('depth', '.npy', 'npy_depth'),
+        'normals': ('normals', '.png', 'png_normals'),
+        'edge': ('edge', '.png', 'png_binary'),
+    }
 
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
                  tasks: Sequence[str] = ('semseg', 'depth', 'normals', 'edge'),
                  **kwargs):
-        unknown = set(tasks) - set(_NYUD_TASK_FILES)
+        unknown = set(tasks) - set(self.TASK_FILES)
         if unknown:
             raise ValueError(f'NYUDv2Dataset has no task(s) {sorted(unknown)}; '
-                             f'available: {sorted(_NYUD_TASK_FILES)}')
+                             f'available: {sorted(self.TASK_FILES)}')
         self.split = split
         self.tasks = tuple(tasks)
+        kwargs['metainfo'] = dict(kwargs.get('metainfo') or {},
+                                  tasks=self.tasks)
         super().__init__(data_root=data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -84,7 +87,7 @@ class NYUDv2Dataset(BaseDataset):
             img_path = osp.join(root, 'images', idx + '.png')
             gt_files = {}
             for task in self.tasks:
-                folder, suffix, fmt = _NYUD_TASK_FILES[task]
+                folder, suffix, fmt = self.TASK_FILES[task]
                 gt_files[task] = (fmt, osp.join(root, folder, idx + suffix))
             for path in [img_path] + [p for _, p in gt_files.values()]:
                 if not osp.isfile(path):

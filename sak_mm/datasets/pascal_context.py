@@ -28,7 +28,6 @@ PASCAL_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
                   'sheep', 'sofa', 'train', 'tvmonitor')
 HUMAN_PART_CLASSES = ('background', 'head', 'torso', 'upper arm',
                       'lower arm', 'upper leg', 'lower leg')
-TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
 
 
 @DATASETS.register_module()
@@ -45,7 +44,9 @@ class PascalContextDataset(BaseDataset):
     Args:
         data_root (str): Dataset root in the layout of :data:`PASCAL_LAYOUT`.
         split (str): ``'train'`` or ``'val'``.
-        tasks (Sequence[str]): Tasks whose annotations are loaded.
+        tasks (Sequence[str], optional): Tasks whose annotations are loaded
+            (default: all of :attr:`TASKS`); the metainfo's ``tasks`` (what
+            the evaluator scores).
         only_with_people (bool, optional): Keep only the images whose
             PASCAL-Part annotation has a person with parts. Defaults to True
             when human parts is the only task (the reference's single-task
@@ -60,24 +61,29 @@ class PascalContextDataset(BaseDataset):
     METAINFO = dict(classes=PASCAL_CLASSES,
                     human_part_classes=HUMAN_PART_CLASSES,
                     dataset_name='pascal_context')
+    #: the tasks it annotates
+    TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
 
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
-                 tasks: Sequence[str] = TASKS,
+                 tasks: Optional[Sequence[str]] = None,
                  only_with_people: Optional[bool] = None,
                  cache_dir: Optional[str] = None,
                  **kwargs):
-        unknown = set(tasks) - set(TASKS)
+        tasks = self.TASKS if tasks is None else tasks
+        unknown = set(tasks) - set(self.TASKS)
         if unknown:
             raise ValueError(f'PascalContextDataset has no task(s) '
-                             f'{sorted(unknown)}; available: {list(TASKS)}')
+                             f'{sorted(unknown)}; available: {list(self.TASKS)}')
         self.split = split
         self.tasks = tuple(tasks)
         self.only_with_people = tuple(tasks) == ('human_parts', ) \
             if only_with_people is None else only_with_people
         self.cache_dir = cache_dir or os.environ.get(
             'SAK_MM_CACHE', osp.join(osp.expanduser('~'), '.cache', 'sak_mm'))
+        kwargs['metainfo'] = dict(kwargs.get('metainfo') or {},
+                                  tasks=self.tasks)
         super().__init__(data_root=data_root, **kwargs)
 
     def people_index(self, ids: Sequence[str]) -> Dict[str, bool]:

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from sak_mm.registry import MODEL_WRAPPERS, RUNNERS
 from sak_mm.utils.config_check import check_config
-from sak_mm.utils.runtime import apply_speed_switch
+from sak_mm.utils.runtime import apply_speed_switch, apply_task_switch
 from .checkpoint_io import from_plain, resume_checkpoint, to_plain
 
 
@@ -58,8 +58,9 @@ class SAKRunner(Runner):
         """mmengine's, after :func:`~sak_mm.utils.config_check.check_config`
         has found no key that nothing reads and no wrong argument, with the
         speed layer applied if the config switches it on
-        (``fused_kernels``, :func:`sak_mm.ops.apply_speed_layer`)."""
-        check_config(apply_speed_switch(cfg))
+        (``fused_kernels``, :func:`sak_mm.ops.apply_speed_layer`) and the
+        config's ``tasks`` passed on (:func:`~sak_mm.utils.apply_task_switch`)."""
+        check_config(apply_task_switch(apply_speed_switch(cfg)))
         return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:

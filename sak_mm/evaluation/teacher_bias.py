@@ -5,8 +5,10 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-#: result keys where a lower value is better
-LOWER_IS_BETTER = ('depth/RMSE', 'normals/mErr')
+from .metrics import lower_is_better_results
+
+#: result keys where a lower value is better (as the task metrics say)
+LOWER_IS_BETTER = lower_is_better_results()
 
 
 def teacher_bias_study(baseline: Dict[str, float],

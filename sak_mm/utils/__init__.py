@@ -4,11 +4,13 @@ from .checkpoint_loading import (UnsafeCheckpointError, load_checkpoint_file,
 from .flops import flop_counter
 from .model_cfg import set_build_teachers, without_weight_files
 from .runtime import (apply_runtime_switches, apply_speed_switch,
-                      leave_process_group, load_config, set_precision)
+                      apply_task_switch, leave_process_group, load_config,
+                      set_precision)
 from .synthetic import synthetic_batch
 
 __all__ = [
-    'apply_runtime_switches', 'apply_speed_switch', 'flop_counter',
+    'apply_runtime_switches', 'apply_speed_switch', 'apply_task_switch',
+    'flop_counter',
     'load_config', 'set_precision', 'synthetic_batch',
     'without_weight_files', 'set_build_teachers', 'read_checkpoint',
     'load_checkpoint_file', 'safe_loading', 'UnsafeCheckpointError',

@@ -2,8 +2,9 @@
 """Config helpers for tools that build models without their weight files."""
 import copy
 
-#: keys of teacher / stem configs that point at weight files
-WEIGHT_KEYS = ('checkpoint', 'pretrained', 'init_cfg')
+#: keys of teacher / stem configs that point at weight files (every teacher
+#: family reads its file through ``checkpoint``)
+WEIGHT_KEYS = ('checkpoint', 'init_cfg')
 
 
 def without_weight_files(model_cfg):

@@ -11,13 +11,14 @@ def load_config(config: Union[str, Config],
                 cfg_options: Optional[dict] = None) -> Config:
     """A config (file path or :class:`Config`) with its ``--cfg-options``
     overrides merged, the speed layer applied if it is switched on
-    (:func:`sak_mm.ops.apply_speed_layer`) and the default registry scope
-    set from it (``sak_mm`` unless it says otherwise)."""
+    (:func:`sak_mm.ops.apply_speed_layer`), its ``tasks`` passed on
+    (:func:`apply_task_switch`) and the default registry scope set from it
+    (``sak_mm`` unless it says otherwise)."""
     from mmengine.registry import init_default_scope
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    apply_speed_switch(cfg)
+    apply_task_switch(apply_speed_switch(cfg))
     init_default_scope(cfg.get('default_scope', 'sak_mm'))
     return cfg
 
@@ -28,6 +29,45 @@ def apply_speed_switch(cfg: Config) -> Config:
     if cfg.get('fused_kernels', False) is not False:
         from sak_mm.ops import apply_speed_layer
         apply_speed_layer(cfg)
+    return cfg
+
+
+def _takes_tasks(dataset: dict) -> bool:
+    """Whether the dataset class has annotations per task (an image folder
+    has none)."""
+    import inspect
+
+    from sak_mm.registry import DATASETS
+    cls = DATASETS.get(dataset.get('type'))
+    return cls is not None and 'tasks' in inspect.signature(cls).parameters
+
+
+def apply_task_switch(cfg: Config) -> Config:
+    """Pass the config's top-level ``tasks`` (said once, by the dataset
+    base or a single-task config) to the model (``model.tasks``: the heads
+    it decodes) and to every data loader's dataset (the annotations it
+    loads, and so the tasks the evaluator scores). A model or dataset that
+    names other tasks itself is a contradiction, refused."""
+    tasks = cfg.get('tasks')
+    if tasks is None:
+        return cfg
+    tasks = list(tasks)
+    targets = []
+    model = cfg.get('model')
+    if model is not None and (model.get('heads') or model.get('decoder')):
+        targets.append(('model', model))
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        dataset = None if loader is None else loader.get('dataset')
+        if dataset is not None and _takes_tasks(dataset):
+            targets.append((f'{split}_dataloader.dataset', dataset))
+    for name, part in targets:
+        own = part.get('tasks')
+        if own is not None and list(own) != tasks:
+            raise ValueError(f'{name}.tasks={list(own)} contradicts the '
+                             f'config\'s tasks={tasks}: set tasks once, at '
+                             f'the top level')
+        part.tasks = tasks
     return cfg
 
 

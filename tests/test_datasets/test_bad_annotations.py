@@ -1,6 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Bad annotations are refused when loaded, naming the file and what was
 expected, or (NaN depth) read as missing by loss and metric alike."""
+import copy
 import os.path as osp
 
 import numpy as np
@@ -99,6 +100,12 @@ def test_heads_without_labels_in_the_training_set_are_refused(tmp_path):
     cfg.merge_from_dict(options(rooms, iters=1))
     cfg.train_dataloader.dataset.tasks = ['semseg', 'depth']
     cfg.work_dir = str(tmp_path / 'work')
+    # said against the config's own tasks: refused before anything is built
+    with pytest.raises(ValueError, match=r"contradicts the config's "
+                       r"tasks=\['semseg', 'depth', 'normals', 'edge'\]"):
+        SAKRunner.from_cfg(copy.deepcopy(cfg))
+    # a config without the top-level tasks: the hook finds it at the start
+    cfg.pop('tasks')
     with pytest.raises(ValueError, match=r"no labels for \['normals', "
                        r"'edge'\]"):
         SAKRunner.from_cfg(cfg).train()

@@ -85,6 +85,30 @@ def test_multitask_metric_reports_each_task_and_delta_m():
     assert res['mtl/delta_m'] == pytest.approx(expected)
 
 
+def test_multitask_metric_scores_the_tasks_the_dataset_loads():
+    """The dataset's ``metainfo['tasks']`` picks the metrics (a single-task
+    dataset under the multi-task table) and the gain's entries; a loaded
+    task without a metric is refused; each metric says its direction."""
+    from sak_mm.evaluation import LOWER_IS_BETTER
+    assert LOWER_IS_BETTER == ('depth/RMSE', 'normals/mErr')
+    cfg = dict(
+        type='MultiTaskMetric',
+        task_metrics=dict(semseg=dict(type='SemSegMetric', num_classes=2),
+                          depth=dict(type='DepthMetric')),
+        reference={'semseg/mIoU': 50.0, 'depth/RMSE': 1.0})
+    m = METRICS.build(cfg)
+    assert m.lower_is_better == ('depth/RMSE', )
+    m.dataset_meta = dict(tasks=('depth', ))
+    m.process({}, [dict(pred=dict(depth=torch.tensor([[[1.5]]])),
+                        gt=dict(depth=torch.tensor([[[2.0]]])))])
+    res = m.evaluate(1)
+    assert set(res) == {'depth/RMSE', 'mtl/delta_m'}
+    # the depth entry alone: RMSE 0.5 against 1.0, lower is better
+    assert res['mtl/delta_m'] == pytest.approx(50.0)
+    with pytest.raises(KeyError, match=r"loads task\(s\) \['normals'\]"):
+        METRICS.build(cfg).dataset_meta = dict(tasks=('depth', 'normals'))
+
+
 def test_miou_rejects_labels_beyond_num_classes():
     m = METRICS.build(dict(type='SemSegMetric', num_classes=3))
     with pytest.raises(ValueError, match='num_classes=3'):

@@ -7,7 +7,8 @@ from mmengine.structures import PixelData
 
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
-from tests.conftest import CROP, NYUD_HEADS, tiny_sak_cfg
+from tests.conftest import (CROP, NYUD_HEADS, tiny_mtl_cfg, tiny_sak_cfg,
+                            tiny_teachers)
 
 
 def make_batch(b=2, with_gt=True):
@@ -100,10 +101,22 @@ def test_stage1_is_distillation_only():
         model(**data, mode='predict')
 
 
-def test_multitask_baseline_has_no_teachers_adapters_or_routers():
-    model = MODELS.build(tiny_sak_cfg(teachers={}, neck=None))
-    assert model.teacher_models == {}
-    assert len(list(model.backbone.adapters.parameters())) == 0
+def test_multitask_baseline_is_the_sak_stem_alone_under_the_same_heads():
+    """The baseline (a MultiTaskEncoderDecoder on the TAS) has the SAK
+    student's stem and heads, under their state-dict keys (a checkpoint
+    of the former teacher-less SAKDistiller loads strictly), and its
+    levels are the student's TAS levels for the same weights."""
+    sak = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
+    model = MODELS.build(tiny_mtl_cfg()).eval()
+    kept = {k: v for k, v in sak.state_dict().items()
+            if k.startswith(('backbone.stem.', 'heads.'))}
+    model.load_state_dict(kept, strict=True)
+    images = torch.randn(2, 3, *CROP)
+    with torch.no_grad():
+        for ours, tas in zip(model.backbone(images),
+                             sak.backbone(images)['tas']):
+            torch.testing.assert_close(ours, tas, rtol=0, atol=0)
+    model.train()
     data = model.data_preprocessor(make_batch(), training=True)
     losses = model(**data, mode='loss')
     assert sorted(losses) == sorted(f'decode.{t}.{n}' for t, n in [
@@ -122,8 +135,8 @@ def test_wiring_is_validated_at_build_time():
         MODELS.build(cfg)
     with pytest.raises(ValueError, match='needs a decoder'):
         MODELS.build(tiny_sak_cfg(heads=None))
-    with pytest.raises(ValueError, match='teachers .*a decoder'):
-        MODELS.build(tiny_sak_cfg(teachers={}, neck=None, heads=None))
+    with pytest.raises(ValueError, match='MultiTaskEncoderDecoder'):
+        MODELS.build(tiny_sak_cfg(teachers={}, neck=None))
     bad_heads = copy.deepcopy(NYUD_HEADS)
     bad_heads['segm'] = bad_heads.pop('semseg')
     with pytest.raises(KeyError, match='unknown dense field'):
@@ -208,9 +221,8 @@ def test_many_to_one_student_distils_the_shared_representation():
 
 def test_frozen_teacher_probe_trains_only_the_heads(tmp_path):
     teacher = tiny_sak_cfg()['teachers']['sam']
-    model = MODELS.build(tiny_sak_cfg(
-        backbone=dict(type='FrozenTeacherBackbone', teacher=teacher),
-        teachers={}, neck=None))
+    model = MODELS.build(tiny_mtl_cfg(
+        backbone=dict(type='FrozenTeacherBackbone', teacher=teacher)))
     assert all(k.startswith('heads.') for k in model.state_dict())
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all(n.startswith('heads.') for n in trainable)
@@ -227,22 +239,25 @@ def test_frozen_teacher_probe_trains_only_the_heads(tmp_path):
     assert out[0].pred.semseg.shape == (1, *CROP)
 
 
-def test_predict_takes_plain_images_without_data_samples():
-    """The notebook call: ``model.predict(images)`` describes the images
-    itself (unpadded, not rescaled) and gives every task's prediction at
-    their size, with the gates."""
-    model = MODELS.build(tiny_sak_cfg(build_teachers=False)).eval()
-    images = torch.randn(2, 3, *CROP)
-    with torch.no_grad():
-        samples = model.predict(images)
-        logits = model(images, mode='tensor')
-    assert len(samples) == 2
-    for sample in samples:
-        assert sample.metainfo['batch_input_shape'] == CROP
-        assert sample.pred.semseg.shape == (1, *CROP)  # class indices
-        assert sample.pred.depth.shape == (1, *CROP)
-        assert sample.gate_scores['edge'].shape == (4, 4)
-    head = model.heads['depth']
-    expected = head.field.activate(torch.nn.functional.interpolate(
-        logits['depth'], size=CROP, mode='bilinear', align_corners=False))
-    torch.testing.assert_close(samples[1].pred.depth, expected[1])
+def test_tasks_pick_heads_from_the_table_and_crop_reaches_the_parts():
+    """``tasks`` decodes a subset of the heads (a single-task model is its
+    multi-task config with one task); ``crop_size`` builds the stem and the
+    crop-sized teachers for the crop and pads batches to it."""
+    model = MODELS.build(tiny_mtl_cfg(tasks=['depth']))
+    assert model.tasks == ['depth'] and list(model.heads.tasks) == ['depth']
+    sak = MODELS.build(tiny_sak_cfg(tasks=['edge', 'semseg']))
+    assert sak.tasks == ['edge', 'semseg']
+    assert sak.neck.tasks == ['edge', 'semseg']
+    with pytest.raises(KeyError, match=r"tasks \['sal'\] have no head"):
+        MODELS.build(tiny_mtl_cfg(tasks=['sal']))
+    teachers = tiny_teachers()
+    del teachers['clip']['img_size']
+    cfg = tiny_sak_cfg(teachers=teachers, crop_size=(32, 48),
+                       data_preprocessor=None)
+    cfg['backbone']['stem'].pop('img_size')
+    sak = MODELS.build(cfg)
+    assert sak.backbone.stem.patch_resolution == (2, 3)
+    assert sak.teacher_models['clip'].grid == (2, 3)
+    assert sak.teacher_models['dinov2'].model.patch_resolution == (2, 2)
+    assert sak.teacher_models['sam'].img_size == 64  # its own canvas
+    assert sak.data_preprocessor.pad_size == (32, 48)

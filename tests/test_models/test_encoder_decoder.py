@@ -53,14 +53,3 @@ def test_parameter_report_splits_trainable_and_frozen():
     assert rows['total'] == (heads, backbone)
     table = parameter_table(model)
     assert 'heads.semseg' in table and 'frozen (M)' in table
-
-
-def test_predict_takes_plain_images_without_data_samples():
-    """``model.predict(images)``, the notebook call, on a backbone +
-    decoder model: every task predicted at the images' size."""
-    model = task_heads_model().eval()
-    with torch.no_grad():
-        samples = model.predict(torch.randn(2, 3, 48, 64))
-    assert [s.pred.depth.shape for s in samples] == [(1, 48, 64)] * 2
-    assert set(samples[0].pred.keys()) == {'semseg', 'depth', 'normals',
-                                           'edge'}

@@ -122,6 +122,13 @@ class FGMoEDecoder(BaseMultiTaskDecoder):
             for t, cfg in heads.items()
         })
 
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        """Narrow widths for the config smoke tests (parts a config switches
+        off stay off)."""
+        return dict(channels=16, head_channels=8, mixer=dict(num_heads=2),
+                    task_moe=dict(hidden=8), global_moe=dict(hidden=8))
+
     def task_head(self, task: str) -> BaseTaskHead:
         return self.task_heads[task]
 

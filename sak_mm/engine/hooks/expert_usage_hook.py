@@ -14,14 +14,12 @@ from sak_mm.registry import HOOKS
 
 def model_routers(model) -> Dict[str, torch.nn.Module]:
     """``{name: router}`` of a model whose decoder routes tokens to experts
-    (it has ``named_routers()``, e.g. FGMoE's), with a clear error for one
-    that does not. A router's forward returns the kept gates and their
-    expert indices, both ``(B, N, K)``, first; it has ``num_experts``."""
+    (:meth:`BaseMultiTaskDecoder.named_routers`, e.g. FGMoE's), with a
+    clear error for one that has none."""
     if is_model_wrapper(model):
         model = model.module
     decoder = getattr(model, 'heads', None)
-    routers = dict(decoder.named_routers()) if hasattr(
-        decoder, 'named_routers') else {}
+    routers = {} if decoder is None else dict(decoder.named_routers())
     if not routers:
         raise RuntimeError(
             f'{type(model).__name__} has no routed experts: expert usage '

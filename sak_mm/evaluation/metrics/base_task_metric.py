@@ -19,6 +19,10 @@ class BaseTaskMetric(BaseMetric):
         prefix (str, optional): Defaults to ``task``.
     """
 
+    #: names of this metric's results where a lower value is better (the
+    #: direction of the multi-task gain)
+    lower_is_better: Tuple[str, ...] = ()
+
     def __init__(self, task: str, prefix: Optional[str] = None,
                  collect_device: str = 'cpu'):
         super().__init__(collect_device=collect_device, prefix=prefix or task)

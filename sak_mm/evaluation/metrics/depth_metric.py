@@ -16,6 +16,8 @@ class DepthMetric(BaseTaskMetric):
     whole dataset, as the SAK reference computes it.
     """
 
+    lower_is_better = ('RMSE', )
+
     def __init__(self, task: str = 'depth', min_depth: float = 0.0,
                  max_depth: float = 80.0, **kwargs):
         super().__init__(task=task, **kwargs)

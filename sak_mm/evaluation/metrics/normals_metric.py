@@ -16,6 +16,8 @@ class NormalsMetric(BaseTaskMetric):
     degrees (the SAK reference's formula).
     """
 
+    lower_is_better = ('mErr', )
+
     def __init__(self, task: str = 'normals', **kwargs):
         super().__init__(task=task, **kwargs)
         self.field = get_field(task)

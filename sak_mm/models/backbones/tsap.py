@@ -7,7 +7,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
-from sak_mm.models.utils import evenly_spaced_levels, plain_drop_probs
+from sak_mm.models.utils import (evenly_spaced_levels, plain_drop_probs,
+                                 with_crop)
 from sak_mm.models.utils.checkpoint import check_with_cp, checkpointed
 from sak_mm.registry import MODELS
 
@@ -52,8 +53,103 @@ def _tokens_to_map(tokens: torch.Tensor, hw) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class TSAPBackbone(BaseModule):
-    """A ViT stem (TAS) with one adapter path (TSAP) per teacher.
+class TASBackbone(BaseModule):
+    """The Teacher-Agnostic Stem alone: a plain ViT read at 4 levels (the
+    multi-task and single-task baselines' backbone).
+
+    .. code:: text
+
+        Z_0 = PatchEmbed(X) (+cls, +pos);  Z_l = b_l(Z_(l-1))
+        at each level l in {L/4, L/2, 3L/4, L}: Z_l, prefix tokens dropped,
+        no final norm -> (B, d, h, w)
+
+    Args:
+        stem (dict): Config of an mmpretrain ``VisionTransformer`` with
+            ``final_norm=False`` (e.g. ``arch='large', patch_size=16,
+            img_size=(448, 576)``); its ``init_cfg`` loads pretrained weights.
+        out_indices (Sequence[int], optional): The 4 levels; defaults to the
+            evenly spaced blocks.
+        with_cp (bool | str): Activation checkpointing of the stem's
+            blocks while training (:mod:`sak_mm.models.utils.checkpoint`):
+            ``'selective'`` keeps each block's GEMM and attention outputs
+            and recomputes the rest (norms, GELU, weight casts) in the
+            backward pass; True recomputes whole blocks (~1/3 more stem
+            compute); False keeps everything. Values are the same.
+        init_cfg (dict, optional): mmengine init config of the whole module.
+    """
+
+    def __init__(self,
+                 stem: dict,
+                 out_indices: Optional[Sequence[int]] = None,
+                 with_cp: Union[bool, str] = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        self.with_cp = check_with_cp(with_cp)
+        self.stem = MODELS.build(stem)
+        plain_drop_probs(self.stem)  # no graph breaks under torch.compile
+        if getattr(self.stem, 'final_norm', False):
+            raise ValueError('the TAS stem must be built with '
+                             'final_norm=False: its last level is read '
+                             'before any final norm, like the teachers\'')
+        self.embed_dims = self.stem.embed_dims
+        self.num_extra_tokens = self.stem.num_extra_tokens
+        self.out_indices = list(out_indices) if out_indices is not None \
+            else evenly_spaced_levels(self.stem.num_layers)
+
+    @classmethod
+    def with_crop(cls, cfg: dict, crop_size) -> dict:
+        """The stem is built for the training crop (:func:`with_crop`)."""
+        return dict(cfg, stem=with_crop(cfg['stem'], crop_size))
+
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        """A tiny stem (4 blocks of width 32) for the config smoke tests."""
+        return dict(stem=dict(arch=dict(embed_dims=32, num_layers=4,
+                                        num_heads=2, feedforward_channels=64)))
+
+    @property
+    def out_channels(self) -> int:
+        """Every level's width (a decoder's ``in_channels``)."""
+        return self.embed_dims
+
+    def _embed(self, x: torch.Tensor):
+        """``Z_0``: the stem's embedding, as ``VisionTransformer.forward``
+        computes it before its blocks."""
+        from mmpretrain.models.utils import resize_pos_embed
+        stem = self.stem
+        x, hw = stem.patch_embed(x)
+        if stem.cls_token is not None:
+            x = torch.cat([stem.cls_token.expand(x.shape[0], -1, -1), x], 1)
+        x = x + resize_pos_embed(
+            stem.pos_embed,
+            stem.patch_resolution,
+            hw,
+            mode=stem.interpolate_mode,
+            num_extra_tokens=stem.num_extra_tokens)
+        return stem.pre_norm(stem.drop_after_pos(x)), hw
+
+    def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and self.training and z.requires_grad:
+            return checkpointed(layer, z, with_cp=self.with_cp)
+        return layer(z)
+
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Return the 4 levels ``[(B, d, h, w)] * 4``."""
+        z, hw = self._embed(x)
+        levels = []
+        for i, layer in enumerate(self.stem.layers):
+            z = self._block(layer, z)
+            if i in self.out_indices:
+                levels.append(_tokens_to_map(z[:, self.num_extra_tokens:], hw))
+            if i == self.out_indices[-1]:
+                break
+        return levels
+
+
+@MODELS.register_module()
+class TSAPBackbone(TASBackbone):
+    """A ViT stem (TAS) with one adapter path (TSAP) per teacher (the SAK
+    student's backbone).
 
     .. code:: text
 
@@ -68,7 +164,7 @@ class TSAPBackbone(BaseModule):
             ``final_norm=False`` (e.g. ``arch='large', patch_size=16,
             img_size=(448, 576)``); its ``init_cfg`` loads pretrained weights.
         teachers (Sequence[str]): Teacher names, one adapter path each, in
-            the order the MoR experts use. Empty -> a plain ViT (baselines).
+            the order the MoR experts use.
         down_ratio (int): Adapter bottleneck ratio ``d / r``.
         out_indices (Sequence[int], optional): The 4 levels; defaults to the
             evenly spaced blocks.
@@ -80,12 +176,7 @@ class TSAPBackbone(BaseModule):
             "path" is the TAS itself, so all teachers are distilled into the
             one shared representation through their aligners (the
             many-to-one student without biases of Table 2 / Table 3 row 1).
-        with_cp (bool | str): Activation checkpointing of the stem's
-            blocks while training (:mod:`sak_mm.models.utils.checkpoint`):
-            ``'selective'`` keeps each block's GEMM and attention outputs
-            and recomputes the rest (norms, GELU, weight casts) in the
-            backward pass; True recomputes whole blocks (~1/3 more stem
-            compute); False keeps everything. Values are the same.
+        with_cp (bool | str): As :class:`TASBackbone`'s.
         init_cfg (dict, optional): mmengine init config of the whole module.
     """
 
@@ -98,21 +189,10 @@ class TSAPBackbone(BaseModule):
                  adapter_paths: bool = True,
                  with_cp: Union[bool, str] = False,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        self.with_cp = check_with_cp(with_cp)
-        self.stem = MODELS.build(stem)
-        plain_drop_probs(self.stem)  # no graph breaks under torch.compile
-        if getattr(self.stem, 'final_norm', False):
-            raise ValueError('the TSAP stem must be built with '
-                             'final_norm=False: its last level is read '
-                             'before any final norm, like the teachers\'')
-        self.embed_dims = self.stem.embed_dims
-        self.num_extra_tokens = self.stem.num_extra_tokens
+        super().__init__(stem, out_indices, with_cp, init_cfg)
         self.teachers = list(teachers)
         self.adapter_paths = adapter_paths
         path_teachers = self.teachers if adapter_paths else []
-        self.out_indices = list(out_indices) if out_indices is not None \
-            else evenly_spaced_levels(self.stem.num_layers)
         num_adapters = self.stem.num_layers + 1
         self.adapters = nn.ModuleDict({
             t: nn.ModuleList(
@@ -153,22 +233,6 @@ class TSAPBackbone(BaseModule):
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
 
-    def _embed(self, x: torch.Tensor):
-        """``Z_0``: the stem's embedding, as ``VisionTransformer.forward``
-        computes it before its blocks."""
-        from mmpretrain.models.utils import resize_pos_embed
-        stem = self.stem
-        x, hw = stem.patch_embed(x)
-        if stem.cls_token is not None:
-            x = torch.cat([stem.cls_token.expand(x.shape[0], -1, -1), x], 1)
-        x = x + resize_pos_embed(
-            stem.pos_embed,
-            stem.patch_resolution,
-            hw,
-            mode=stem.interpolate_mode,
-            num_extra_tokens=stem.num_extra_tokens)
-        return stem.pre_norm(stem.drop_after_pos(x)), hw
-
     def _adapt(self, index: int, z: torch.Tensor, residual):
         """Eq. (2) for every path: ``R^i = a^i_index(R^i + Z)``
         (``a^i_0(Z)`` without ``residual``); a sequence indexed by path."""
@@ -177,11 +241,6 @@ class TSAPBackbone(BaseModule):
             a(z if residual is None else residual[j] + z)
             for j, a in enumerate(adapters)
         ]
-
-    def _block(self, layer: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and z.requires_grad:
-            return checkpointed(layer, z, with_cp=self.with_cp)
-        return layer(z)
 
     def forward(self, x: torch.Tensor) -> dict:
         """Return ``dict(tas=[4 x (B, d, h, w)], tsap={teacher: [4 x ...]})``.

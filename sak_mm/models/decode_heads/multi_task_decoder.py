@@ -108,6 +108,14 @@ class BaseMultiTaskDecoder(nn.Module):
         decoder's ``loss`` must go through its ``__call__``."""
         return [self]
 
+    def named_routers(self):
+        """``(name, router)`` of the decoder's top-K expert routers, if it
+        routes tokens to experts (none by default): what
+        :class:`~sak_mm.engine.hooks.ExpertUsageHook` records. A router's
+        forward returns the kept gates and their expert indices, both
+        ``(B, N, K)``, first; it has ``num_experts``."""
+        return iter(())
+
     def out_channels(self) -> Dict[str, int]:
         """Each task's number of output channels."""
         return {t: self.task_head(t).out_channels for t in self.tasks}

@@ -1,34 +1,33 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """The model that wires teachers, student, heads and losses (SAK)."""
 import copy
-from typing import Dict, List, Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
-from mmengine.model import BaseModel
 
-from sak_mm.models.decode_heads import TaskHeads, samples_for
+from sak_mm.models.decode_heads import TaskHeads
+from sak_mm.models.segmentors import BaseMultiTaskModel
+from sak_mm.models.segmentors.base import SampleList
 from sak_mm.models.teachers import FrozenTeachers
+from sak_mm.models.utils import with_crop
 from sak_mm.registry import MODELS
-from sak_mm.structures import MultiTaskDataSample
-
-SampleList = List[MultiTaskDataSample]
 
 
 @MODELS.register_module()
-class SAKDistiller(BaseModel):
+class SAKDistiller(BaseMultiTaskModel):
     """Multi-teacher, multi-task distillation model (paper Fig. 2, eq. (6)).
 
     .. code:: text
 
         inputs --TSAPBackbone--> tas [4], tsap {teacher: [4]}
-          distillation (if teachers): backbone.align(tsap) vs teacher(inputs)
+          distillation: backbone.align(tsap) vs teacher(inputs)
               -> distill.<teacher>.l<k>.loss (logged: .cos, .sl1)
           tasks (if heads): MoRNeck(tas, tsap) (or tas without a neck)
               -> head[task] -> decode.<task>.loss_*
 
     Stage 1 is ``heads=None, neck=None`` (distillation only); stage 2 adds
-    neck and heads; the multi-task baseline is ``teachers={}`` with heads on
-    the plain ViT.
+    neck and heads. (The multi-task baseline, a plain ViT with heads, is a
+    :class:`MultiTaskEncoderDecoder`.)
 
     Teachers are frozen and kept outside the module tree
     (:class:`~sak_mm.models.teachers.FrozenTeachers`): never saved in
@@ -37,7 +36,8 @@ class SAKDistiller(BaseModel):
     Args:
         backbone (dict): :class:`TSAPBackbone` config; ``teachers`` and
             ``aligner_dims`` are filled in from ``teachers``.
-        teachers (dict): ``{name: teacher config}`` in expert order.
+        teachers (dict): ``{name: teacher config}`` in expert order (at
+            least one).
         neck (dict, optional): :class:`MoRNeck` config; ``tasks``,
             ``teachers`` and ``in_channels`` are filled in.
         heads (dict, optional): ``{task: head config}``, one independent
@@ -61,11 +61,17 @@ class SAKDistiller(BaseModel):
             ``teachers`` (each teacher network), ``student`` (backbone,
             neck and heads, training and testing) and ``predict`` (the
             whole inference path from images to logits and gates, behind
-            :meth:`predict`; ``dict(mode='reduce-overhead')`` captures it
-            in CUDA graphs). Each value is False, True (default options) or
+            :meth:`predict` and the ``'tensor'`` mode;
+            ``dict(mode='reduce-overhead')`` captures it in CUDA graphs). Each value is False, True (default options) or
             the keyword arguments of ``torch.compile``, e.g.
             ``compile=dict(teachers=True, predict=dict(mode='max-autotune'))``.
             Parameters and checkpoint keys are unchanged.
+        crop_size (tuple, optional): The training crop ``(H, W)``: the
+            data preprocessor's ``pad_size``, the stem's and each teacher's
+            input size where the part is built for one and not given one
+            (:func:`~sak_mm.models.utils.with_crop`; SAM keeps its canvas).
+        tasks (Sequence[str], optional): Decode only these of ``heads`` (or
+            the decoder's heads).
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
@@ -74,7 +80,7 @@ class SAKDistiller(BaseModel):
 
     def __init__(self,
                  backbone: dict,
-                 teachers: Optional[Dict[str, dict]] = None,
+                 teachers: Dict[str, dict],
                  neck: Optional[dict] = None,
                  heads: Optional[Dict[str, dict]] = None,
                  decoder: Optional[dict] = None,
@@ -82,14 +88,21 @@ class SAKDistiller(BaseModel):
                  aligners: Union[str, bool] = 'auto',
                  build_teachers: bool = True,
                  compile: Optional[dict] = None,
+                 crop_size: Optional[Sequence[int]] = None,
+                 tasks: Optional[Sequence[str]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='MultiTaskDataPreprocessor')
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        teachers = teachers or {}
+        super().__init__(data_preprocessor, crop_size, init_cfg)
+        if not teachers:
+            raise ValueError(
+                'SAKDistiller needs teachers; a model without them (the '
+                'multi-task baseline) is a MultiTaskEncoderDecoder with '
+                'backbone=dict(type="TASBackbone", ...)')
         teacher_names = list(teachers)
+        if crop_size is not None:
+            backbone = with_crop(backbone, crop_size)
+            teachers = {n: with_crop(t, crop_size)
+                        for n, t in teachers.items()}
         self.teacher_models = FrozenTeachers(
             teachers if build_teachers else {})
 
@@ -108,7 +121,7 @@ class SAKDistiller(BaseModel):
         self.distill_loss = MODELS.build(distill_loss) \
             if self.teacher_models else None
 
-        decoder = self._build_decoder(heads, decoder)
+        decoder = self._build_decoder(heads, decoder, tasks)
         self.tasks = [] if decoder is None else list(decoder.tasks)
         self.neck = None
         if neck is not None:
@@ -125,21 +138,22 @@ class SAKDistiller(BaseModel):
         # registered after the neck: the parameter order (and so the
         # optimizer state of older checkpoints) is unchanged
         self.heads = decoder
-        if not teacher_names and not self.tasks:
-            raise ValueError('SAKDistiller needs teachers (distillation), '
-                             'a decoder (tasks) or both')
         self._compiled_predict = None
         self._compile(compile or {})
 
     # -- construction helpers ------------------------------------------------
-    def _build_decoder(self, heads, decoder):
+    def _build_decoder(self, heads, decoder, tasks):
         if heads and decoder:
             raise ValueError('give heads (one per task) or a decoder, not '
                              'both')
         width = self.backbone.embed_dims
         if heads:
-            return TaskHeads(heads, in_channels=width)
+            return TaskHeads(self.select_tasks(heads, tasks),
+                             in_channels=width)
         if decoder:
+            if tasks is not None:
+                decoder = dict(
+                    decoder, heads=self.select_tasks(decoder['heads'], tasks))
             return MODELS.build(dict(decoder, in_channels=width))
         return None
 
@@ -196,29 +210,12 @@ class SAKDistiller(BaseModel):
                                                    **options['predict'])
 
     # -- forward -------------------------------------------------------------
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs)
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
-                           f'predict and tensor mode')
-
     def _task_features(self, feats: dict):
         """Each task's MoR mixture and the gates (None, None without a
         neck: every task decodes the TAS levels)."""
         if self.neck is None:
             return None, None
         return self.neck(feats['tas'], feats['tsap'])
-
-    def _forward(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Raw per-task logits at the decoder's resolution."""
-        return self._logits_and_gates(inputs)[0]
 
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
@@ -228,9 +225,8 @@ class SAKDistiller(BaseModel):
             losses.update(self._distill_losses(inputs, feats['tsap']))
         if self.tasks:
             task_feats, _ = self._task_features(feats)
-            for name, value in self.heads.loss(feats['tas'], data_samples,
-                                               task_feats).items():
-                losses[f'decode.{name}'] = value
+            losses.update(
+                self.decode_loss(feats['tas'], data_samples, task_feats))
         return losses
 
     def _distill_losses(self, inputs, tsap) -> Dict[str, torch.Tensor]:
@@ -250,11 +246,9 @@ class SAKDistiller(BaseModel):
         task_feats, gates = self._task_features(feats)
         return self.heads(feats['tas'], task_feats), gates
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None) -> SampleList:
-        if not self.tasks:
-            raise RuntimeError('this model has no decoder (stage 1): it '
-                               'has nothing to predict')
+    def encode_decode(self, inputs: torch.Tensor):
+        """Each task's logits, and the MoR gate scores as the samples'
+        ``gate_scores`` (none without MoR)."""
         if self._compiled_predict is None:
             logits, gates = self._logits_and_gates(inputs)
         else:
@@ -263,10 +257,4 @@ class SAKDistiller(BaseModel):
             logits = {t: v.clone() for t, v in logits.items()}
             if gates is not None:
                 gates = {t: g.clone() for t, g in gates.items()}
-        data_samples = self.heads.predict_by_feat(
-            logits, samples_for(inputs, data_samples))
-        if gates is not None:
-            for i, sample in enumerate(data_samples):
-                sample.set_field({t: g[i] for t, g in gates.items()},
-                                 'gate_scores')
-        return data_samples
+        return logits, {} if gates is None else dict(gate_scores=gates)

@@ -1,22 +1,19 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """A teacher-free multi-task model: a backbone and a multi-task decoder."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 
-from sak_mm.models.decode_heads import samples_for
+from sak_mm.models.utils import with_crop
 from sak_mm.models.utils.weights import (load_strict_weights,
                                          resize_grid_embedding)
 from sak_mm.registry import MODELS
-from sak_mm.structures import MultiTaskDataSample
-
-SampleList = List[MultiTaskDataSample]
+from .base import BaseMultiTaskModel, SampleList
 
 
 @MODELS.register_module()
-class MultiTaskEncoderDecoder(BaseModel):
+class MultiTaskEncoderDecoder(BaseMultiTaskModel):
     """Backbone levels -> a :class:`BaseMultiTaskDecoder` -> every task.
 
     .. code:: text
@@ -25,9 +22,11 @@ class MultiTaskEncoderDecoder(BaseModel):
                --decoder--> {task: logits} -> decode.<task>.loss_* (+ aux)
                                            -> per-sample predictions
 
-    The model of FGMoE and of multi-task baselines on any registered
-    backbone (``type='mmpretrain.SwinTransformer'``, ``'mmpretrain.HRNet'``,
-    ``'mmpretrain.VisionTransformer'``...).
+    The model of FGMoE, of SAK's multi-task and single-task baselines (a
+    plain ViT, :class:`TASBackbone`, with :class:`TaskHeads`) and of the
+    frozen-teacher probes (:class:`FrozenTeacherBackbone`), on any
+    registered backbone whose forward returns levels
+    (``type='mmpretrain.SwinTransformer'``, ``'mmpretrain.HRNet'``...).
 
     Decoder-only fine-tuning (``freeze_backbone=True``): the backbone's
     parameters do not require gradients (so the optimizer keeps no state for
@@ -37,7 +36,10 @@ class MultiTaskEncoderDecoder(BaseModel):
 
     Args:
         backbone (dict): Backbone config; its forward returns the levels.
-        decoder (dict): Multi-task decoder config.
+        decoder (dict): Multi-task decoder config; ``in_channels`` is
+            filled in from the backbone's ``out_channels`` when the
+            backbone says it (:class:`TASBackbone`,
+            :class:`FrozenTeacherBackbone`).
         pretrained (str | dict, optional): The backbone's weights, loaded
             strictly (:func:`~sak_mm.models.utils.weights.load_strict_weights`)
             by :meth:`init_weights`: a path, or ``dict(checkpoint=PATH,
@@ -50,6 +52,12 @@ class MultiTaskEncoderDecoder(BaseModel):
             model's state dict, so decoder-only checkpoints hold the decoder
             alone; the backbone is then loaded from ``pretrained`` when the
             model is built, and a checkpoint without it loads.
+        crop_size (tuple, optional): The training crop ``(H, W)``: the
+            data preprocessor's ``pad_size`` and the backbone's input size
+            where it is built for one and not given one
+            (:func:`~sak_mm.models.utils.with_crop`).
+        tasks (Sequence[str], optional): Decode only these of the
+            decoder's ``heads`` (e.g. one, for a single-task baseline).
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiTaskDataPreprocessor`.
     """
@@ -60,13 +68,24 @@ class MultiTaskEncoderDecoder(BaseModel):
                  pretrained: Optional[Union[str, dict]] = None,
                  freeze_backbone: bool = False,
                  save_backbone: bool = True,
+                 crop_size: Optional[Sequence[int]] = None,
+                 tasks: Optional[Sequence[str]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='MultiTaskDataPreprocessor')
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor, crop_size, init_cfg)
+        if crop_size is not None:
+            backbone = with_crop(backbone, crop_size)
+        if tasks is not None:
+            decoder = dict(decoder,
+                           heads=self.select_tasks(decoder['heads'], tasks))
         self.backbone = MODELS.build(backbone)
+        if 'in_channels' not in decoder:
+            width = getattr(self.backbone, 'out_channels', None)
+            if width is None:
+                raise ValueError(
+                    f'decoder.in_channels is needed: the backbone '
+                    f'{backbone["type"]} does not say its levels\' widths')
+            decoder = dict(decoder, in_channels=width)
         self.heads = MODELS.build(decoder)
         self.tasks = list(self.heads.tasks)
         if isinstance(pretrained, str):
@@ -127,29 +146,12 @@ class MultiTaskEncoderDecoder(BaseModel):
                                     and not self.freeze_backbone):
             return list(self.backbone(inputs))
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.heads(self.extract_feat(inputs))
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
-                           f'predict and tensor mode')
-
     def loss(self, inputs: torch.Tensor,
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        losses = self.heads.loss(self.extract_feat(inputs), data_samples)
-        return {f'decode.{k}': v for k, v in losses.items()}
+        return self.decode_loss(self.extract_feat(inputs), data_samples)
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None) -> SampleList:
-        logits = self.heads(self.extract_feat(inputs))
-        return self.heads.predict_by_feat(logits,
-                                          samples_for(inputs, data_samples))
+    def encode_decode(self, inputs: torch.Tensor):
+        return self.heads(self.extract_feat(inputs)), {}
 
 
 def _drop_backbone(module, state_dict, prefix, local_metadata) -> None:

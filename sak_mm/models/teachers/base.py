@@ -80,6 +80,22 @@ class TeacherWrapper(nn.Module):
         """Family-specific output handling (e.g. cropping a padded canvas)."""
         return feats
 
+    # -- tiny stand-ins (smoke tests, docs/adding_a_teacher.md) --------------
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        """Arguments that shrink this family's model to a few narrow blocks
+        (random weights): what the config smoke tests build instead of the
+        real network."""
+        raise NotImplementedError(f'{cls.__name__} declares no tiny test '
+                                  f'model')
+
+    def save_release_file(self, path: str) -> None:
+        """Write this teacher's weights laid out as its family's released
+        file (what ``checkpoint`` reads), so tests run the real loading
+        path on a tiny model."""
+        raise NotImplementedError(f'{type(self).__name__} declares no '
+                                  f'release file layout')
+
     # -- shared behaviour ----------------------------------------------------
     def freeze(self) -> None:
         """Freeze all parameters and switch to eval mode for good."""

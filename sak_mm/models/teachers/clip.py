@@ -1,6 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """CLIP / OpenCLIP teachers on open_clip's vision tower."""
 import os.path as osp
+import warnings
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -9,7 +10,9 @@ from torch.nn.modules.module import register_module_module_registration_hook
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from sak_mm.models.utils.weights import load_strict_weights, resize_grid_embedding
+from sak_mm.models.utils.weights import (load_strict_weights,
+                                         resize_grid_embedding,
+                                         save_torchscript_state)
 
 OPENAI_CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
 OPENAI_CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
@@ -83,10 +86,12 @@ class CLIPTeacher(TeacherWrapper):
             position embedding is built for that grid and the checkpoint's
             is resized to it at load time; inputs of another size (e.g.
             whole validation images) run with it resized for their grid.
-        pretrained (str, optional): A local checkpoint file (open_clip
+        checkpoint (str, optional): A local checkpoint file (open_clip
             ``state_dict`` or OpenAI TorchScript archive), or an open_clip
-            pretrained tag resolved from the local open_clip cache.
-        allow_torchscript (bool): ``pretrained`` may be a TorchScript
+            pretrained tag resolved from the local open_clip cache. (The
+            weight argument of every teacher family.)
+        pretrained (str, optional): Deprecated name of ``checkpoint``.
+        allow_torchscript (bool): ``checkpoint`` may be a TorchScript
             archive (OpenAI's releases are), read through ``torch.jit``:
             only for files you trust. Otherwise such a file is refused.
         quick_gelu (bool): Use QuickGELU, as OpenAI's released CLIP weights
@@ -100,14 +105,24 @@ class CLIPTeacher(TeacherWrapper):
                  model_name: str = 'ViT-L-14-336',
                  vision_cfg: Optional[dict] = None,
                  img_size: Tuple[int, int] = (448, 576),
-                 pretrained: Optional[str] = None,
+                 checkpoint: Optional[str] = None,
                  allow_torchscript: bool = False,
                  quick_gelu: bool = False,
                  out_indices: Optional[Sequence[int]] = None,
                  mean: Sequence[float] = OPENAI_CLIP_MEAN,
                  std: Sequence[float] = OPENAI_CLIP_STD,
+                 pretrained: Optional[str] = None,
                  **kwargs):
         super().__init__(mean=mean, std=std, **kwargs)
+        if pretrained is not None:
+            if checkpoint is not None:
+                raise ValueError('CLIPTeacher: give checkpoint only '
+                                 '(pretrained is its deprecated name)')
+            warnings.warn(
+                'CLIPTeacher(pretrained=...) is deprecated: use '
+                'checkpoint=..., the weight argument of every teacher',
+                FutureWarning, stacklevel=2)
+            checkpoint = pretrained
         import open_clip
         cfg = open_clip.get_model_config(model_name)
         if cfg is None:
@@ -123,11 +138,11 @@ class CLIPTeacher(TeacherWrapper):
         self.grid = (img_size[0] // p, img_size[1] // p)
         vision_cfg['image_size'] = (self.grid[0] * p, self.grid[1] * p)
         tag_cfg = None
-        if pretrained is not None and not osp.isfile(pretrained):
-            tag_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+        if checkpoint is not None and not osp.isfile(checkpoint):
+            tag_cfg = open_clip.get_pretrained_cfg(model_name, checkpoint)
             if not tag_cfg:
                 raise FileNotFoundError(
-                    f'CLIP weights {pretrained!r} are neither a file nor an '
+                    f'CLIP weights {checkpoint!r} are neither a file nor an '
                     f'open_clip pretrained tag of {model_name!r}')
             quick_gelu = tag_cfg.get('quick_gelu', quick_gelu)
         self.model = _image_tower(
@@ -138,17 +153,29 @@ class CLIPTeacher(TeacherWrapper):
             text_cfg=_UNUSED_TEXT_TOWER,
             quick_gelu=quick_gelu)
         self.out_indices = default_levels(out_indices, vision_cfg['layers'])
-        if pretrained is not None:
+        if checkpoint is not None:
             if tag_cfg:  # read from the local open_clip cache when offline
                 from open_clip.pretrained import download_pretrained
-                pretrained = download_pretrained(tag_cfg)
+                checkpoint = download_pretrained(tag_cfg)
             load_strict_weights(
                 self.model,
-                pretrained,
+                checkpoint,
                 prefixes=('visual.', ),
                 convert=self._resize_pos_embed,
                 allow_torchscript=allow_torchscript)
         self.freeze()
+
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        return dict(vision_cfg=dict(width=32, layers=4, head_width=16,
+                                    patch_size=16, mlp_ratio=2.0))
+
+    def save_release_file(self, path: str) -> None:
+        """OpenAI's layout: a TorchScript archive of the whole CLIP model
+        (``visual.*`` beside the text tower's weights)."""
+        state = {f'visual.{k}': v for k, v in self.model.state_dict().items()}
+        state['token_embedding.weight'] = torch.zeros(8, 4)
+        save_torchscript_state(state, path)
 
     @property
     def num_prefix_tokens(self) -> int:

@@ -80,6 +80,19 @@ class DINOv2Teacher(TeacherWrapper):
                 convert=self._convert)
         self.freeze()
 
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        return dict(arch=dict(embed_dims=24, num_layers=4, num_heads=2,
+                              feedforward_channels=48))
+
+    def save_release_file(self, path: str) -> None:
+        """An mmpretrain checkpoint: ``backbone.*`` with a final norm."""
+        state = {f'backbone.{k}': v for k, v in self.model.state_dict().items()}
+        width = self.embed_dims
+        state.update({'backbone.ln1.weight': torch.ones(width),
+                      'backbone.ln1.bias': torch.zeros(width)})
+        torch.save(dict(meta=dict(), state_dict=state), path)
+
     def _convert(self, state: dict) -> dict:
         """The checkpoint in mmpretrain's layout, its position embedding
         resampled to the grid the teacher is built for."""

@@ -124,6 +124,27 @@ class SAMTeacher(TeacherWrapper):
         out_indices: Blocks to read; defaults to the 4 evenly spaced ones.
     """
 
+    @classmethod
+    def with_crop(cls, cfg: dict, crop_size) -> dict:
+        """SAM is not built for the training crop: it resizes every input
+        to its own canvas (``img_size``)."""
+        return cfg
+
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        return dict(arch=dict(embed_dim=32, depth=4, num_heads=2,
+                              global_attn_indexes=(1, 3)),
+                    img_size=64, window_size=2)
+
+    def save_release_file(self, path: str) -> None:
+        """A full SAM checkpoint: ``image_encoder.*`` beside the prompt
+        encoder's and mask decoder's weights."""
+        state = {f'image_encoder.{k}': v
+                 for k, v in self.model.state_dict().items()}
+        state['image_encoder.neck.0.weight'] = torch.zeros(4, 4, 1, 1)
+        state['mask_decoder.iou_token.weight'] = torch.zeros(1, 4)
+        torch.save(state, path)
+
     def __init__(self,
                  arch: Union[str, dict] = 'vit_l',
                  img_size: int = 1024,

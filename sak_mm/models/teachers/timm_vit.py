@@ -67,6 +67,17 @@ class TimmViTTeacher(TeacherWrapper):
                 convert=lambda state: checkpoint_filter_fn(state, self.model))
         self.freeze()
 
+    @classmethod
+    def tiny_test_cfg(cls) -> dict:
+        return dict(model_kwargs=dict(embed_dim=32, depth=4, num_heads=2))
+
+    def save_release_file(self, path: str) -> None:
+        """The timm hub's ``model.safetensors``, classifier head included."""
+        from safetensors.torch import save_file
+        state = {k: v.contiguous() for k, v in self.model.state_dict().items()}
+        state['head.weight'] = torch.zeros(10, self.embed_dims)
+        save_file(state, path)
+
     @property
     def embed_dims(self) -> int:
         return self.model.embed_dim

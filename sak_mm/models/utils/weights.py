@@ -61,6 +61,29 @@ def read_state_dict(path: str,
     return obj
 
 
+def save_torchscript_state(state: Dict[str, torch.Tensor],
+                           path: str) -> None:
+    """Write ``state`` as a TorchScript archive whose ``state_dict()`` is
+    ``state``: the layout of OpenAI's CLIP releases (``ViT-B-16.pt``),
+    made here from any weights (tests of the real loading path)."""
+
+    class _Node(nn.Module):
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    root = _Node()
+    for key, value in state.items():
+        *path_, name = key.split('.')
+        node = root
+        for part in path_:
+            if not hasattr(node, part):
+                node.add_module(part, _Node())
+            node = getattr(node, part)
+        node.register_buffer(name, value.detach().clone())
+    torch.jit.save(torch.jit.script(root), path)
+
+
 def load_strict_weights(
         module: nn.Module,
         path: str,
