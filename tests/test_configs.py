@@ -8,11 +8,13 @@ from unittest import mock
 import pytest
 from mmengine.config import Config
 
-from sak_mm.utils import set_precision
+from sak_mm.utils import load_config, set_precision
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True))
+    glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True) +
+    glob.glob(osp.join(ROOT, 'projects', '*', 'configs', '**', '*.py'),
+              recursive=True))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
@@ -40,10 +42,12 @@ def _depth(path) -> int:
 
 def test_inheritance_is_at_most_three_links_deep():
     """An ablation row -> its main config -> a dataset base -> the shared
-    loader settings, at most; ViT-B and ViT-S students build on the ViT-B
-    model base, not on a ViT-L config (unless their teachers are ViT-L)."""
+    loader settings, at most, in configs/ and projects/ alike; ViT-B and
+    ViT-S students build on the ViT-B model base, not on a ViT-L config
+    (unless their teachers are ViT-L)."""
     depths = {osp.relpath(p, ROOT): _depth(p) for p in CONFIGS}
-    assert max(depths.values()) == 3, depths
+    assert max(depths.values()) == 3, {
+        p: d for p, d in depths.items() if d > 3}
     for path in CONFIGS:
         name = osp.basename(path)
         if any(f'_vit{s}' in name for s in 'bs') and 'dinov2l' not in name:
@@ -79,9 +83,8 @@ def test_stage2_nyud_configs_follow_the_paper(name):
     assert osp.exists(osp.join(ROOT, 'configs', 'sak', stage1 + '.py'))
     model = cfg.model
     assert list(model.teachers) == ['dinov2', 'clip', 'sam']
-    assert model.backbone.stem.img_size == (448, 576)
+    assert model.crop_size == (448, 576)
     assert model.backbone.stem.final_norm is False
-    assert model.teachers.clip.img_size == (448, 576)
     assert model.neck.noisy_gating and model.neck.mode == 'mor'
     assert model.distill_loss.cos_weight == 0.9
     assert model.distill_loss.smooth_l1_weight == 0.1
@@ -100,10 +103,21 @@ def test_stage2_nyud_configs_follow_the_paper(name):
 
 
 def test_multitask_baseline_is_a_plain_vit_with_heads():
+    """Its own model (no SAK part deleted): the stem alone, the SAK heads;
+    a single-task baseline is the same config with one task."""
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'baselines', 'mtl_vitl_2xb2-40k_nyud-448x576.py'))
-    assert cfg.model.teachers == {} and cfg.model.neck is None
-    assert set(cfg.model.heads) == {'semseg', 'depth', 'normals', 'edge'}
+    model = cfg.model
+    assert model.type == 'MultiTaskEncoderDecoder'
+    assert model.backbone.type == 'TASBackbone'
+    assert model.backbone.stem.arch == 'large'
+    assert 'teachers' not in model and 'neck' not in model
+    assert set(model.decoder.heads) == {'semseg', 'depth', 'normals', 'edge'}
+    single = load_config(osp.join(
+        ROOT, 'configs', 'baselines', 'stl_vitl-depth_2xb2-40k_nyud-448x576.py'))
+    assert single.model.tasks == ['depth']
+    for split in ('train', 'val', 'test'):
+        assert single[f'{split}_dataloader'].dataset.tasks == ['depth']
 
 
 @pytest.mark.parametrize('name,arch,teacher_arch', [
@@ -123,7 +137,7 @@ def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
     assert model.backbone.stem.arch == arch
     assert model.backbone.stem.init_cfg.type == 'Pretrained'
     assert model.teachers.dinov2.arch == teacher_arch
-    assert model.backbone.stem.img_size == (384, 384)
+    assert model.crop_size == (384, 384)
     assert cfg.train_dataloader.batch_size == 16
     crop = cfg.train_pipeline[1]
     assert crop.type == 'RandomResizedCrop' and crop.size == (384, 384)
@@ -144,7 +158,7 @@ def test_stage1_configs_follow_the_paper(name, arch, teacher_arch):
 def test_pascal_configs_follow_the_paper(name):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
     model = cfg.model
-    assert model.backbone.stem.img_size == (512, 512)
+    assert model.crop_size == (512, 512)
     heads = model.heads
     assert {t: h.out_channels for t, h in heads.items()} == dict(
         semseg=21, human_parts=7, sal=2, normals=3, edge=1)
@@ -253,17 +267,52 @@ def test_stage2_lr_is_the_references_poly_decay_every_iteration():
     assert got[-1] > 0
 
 
+def _training_size(cfg):
+    """The size the training pipeline crops or resizes to."""
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step.type == 'RandomCrop':
+            return tuple(step.crop_size)
+        if step.type in ('RandomResizedCrop', 'FixedResize'):
+            return tuple(step.size)
+    raise AssertionError('no crop or resize in the training pipeline')
+
+
+def _img_sizes(cfg, path=''):
+    """``(key path, type)`` of every part that sets an ``img_size``."""
+    if isinstance(cfg, dict):
+        if 'img_size' in cfg:
+            yield path, cfg.get('type')
+        for key, value in cfg.items():
+            yield from _img_sizes(value, f'{path}.{key}')
+
+
 @pytest.mark.parametrize('path', [
-    p for p in CONFIGS if '_base_' not in p and 'demo' not in p
+    p for p in CONFIGS if '_base_' not in p
 ], ids=lambda p: osp.relpath(p, ROOT))
-def test_dinov2_and_clip_teachers_are_built_for_the_training_crop(path):
-    """Position grids are resampled once, at load, for the size the teachers
-    are trained at (the reference's timm models are built at the crop)."""
+def test_the_crop_size_is_said_once(path):
+    """The model's crop_size is the training pipeline's; no part repeats
+    it (the stem, the teachers and the data preprocessor get it from the
+    model, sak_mm.models.utils.with_crop): the only input sizes set are
+    SAM's canvas and a Swin's pretraining window grid."""
     cfg = Config.fromfile(path)
-    crop = tuple(cfg.model.data_preprocessor.get('pad_size') or ())
-    teachers = dict(cfg.model.get('teachers') or {})
-    if cfg.model.backbone.type == 'FrozenTeacherBackbone':
-        teachers['probe'] = cfg.model.backbone.teacher
-    for name, teacher in teachers.items():
-        if teacher.type in ('DINOv2Teacher', 'CLIPTeacher', 'TimmViTTeacher'):
-            assert tuple(teacher.img_size) == crop, (name, teacher.img_size)
+    assert tuple(cfg.model.crop_size) == _training_size(cfg)
+    assert 'pad_size' not in cfg.model.get('data_preprocessor', {})
+    for key, kind in _img_sizes(cfg.model, 'model'):
+        assert kind in ('SAMTeacher', 'mmpretrain.SwinTransformer'), key
+
+
+def test_parts_built_for_the_crop_get_it_from_the_model():
+    """What the models build from crop_size: the stem and DINOv2 / CLIP at
+    the crop, SAM at its own canvas, a probed teacher at the crop."""
+    from sak_mm.models.utils import with_crop
+    cfg = load_config(osp.join(ROOT, 'configs', 'sak', 'sak_vitl_nyud.py'))
+    crop = (448, 576)
+    assert with_crop(cfg.model.backbone, crop)['stem']['img_size'] == crop
+    teachers = {n: with_crop(t, crop) for n, t in cfg.model.teachers.items()}
+    assert teachers['dinov2']['img_size'] == crop
+    assert teachers['clip']['img_size'] == crop
+    assert 'img_size' not in teachers['sam']
+    probe = load_config(osp.join(
+        ROOT, 'configs', 'baselines', 'probe_clip-b_2xb2-40k_pascal-512x512.py'))
+    teacher = with_crop(probe.model.backbone, (512, 512))['teacher']
+    assert teacher['img_size'] == (512, 512)

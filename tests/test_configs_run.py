@@ -1,17 +1,27 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Every experiment config builds its model and runs one training
-iteration (and its validation, if any) through the Runner -- shrunk to tiny
-random-init models and the demo / fixture data, so it stays cheap."""
+"""Every experiment config builds its model through its real weight-loading
+path and runs one training iteration (and its validation, if any) through
+the Runner -- shrunk to tiny models and the demo / fixture data, so it stays
+cheap.
+
+Each part is shrunk by what its class declares (``tiny_test_cfg``); every
+weight file a config names is replaced by a tiny file written in that
+file's real format (a teacher's ``save_release_file``: OpenAI's TorchScript
+CLIP archive, SAM's full checkpoint, timm's safetensors...; mmpretrain /
+mmseg checkpoints for stems and backbones), and read by the config's own
+loading options."""
 import copy
 import glob
 import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import SAKRunner
+from sak_mm.models.utils import with_crop as fill_crop
+from sak_mm.registry import MODELS
 from sak_mm.utils import set_precision
 from tests.test_datasets.pascal_fixture import make_pascal
 
@@ -22,23 +32,9 @@ CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'baselines', '*.py')) +
     glob.glob(osp.join(ROOT, 'projects', '*', 'configs', '*.py')))
 CROP = (48, 64)
-TINY = {
-    'DINOv2Teacher': dict(
-        arch=dict(embed_dims=24, num_layers=4, num_heads=2,
-                  feedforward_channels=48), img_size=28),
-    'CLIPTeacher': dict(
-        vision_cfg=dict(width=32, layers=4, head_width=16, patch_size=16,
-                        mlp_ratio=2.0), img_size=CROP),
-    'SAMTeacher': dict(
-        arch=dict(embed_dim=32, depth=4, num_heads=2,
-                  global_attn_indexes=(1, 3)), img_size=64, window_size=2),
-    'TimmViTTeacher': dict(
-        model_name='vit_base_patch16_clip_384', img_size=CROP,
-        model_kwargs=dict(embed_dim=32, depth=4, num_heads=2)),
-}
-WEIGHT_KEYS = ('checkpoint', 'pretrained', 'model_name', 'init_cfg')
-# tiny stand-ins of the mmpretrain backbones of MultiTaskEncoderDecoder
-# configs, with their levels' channels
+RELEASE_SIZE = (56, 56)  # the tiny weight files' input size
+# tiny stand-ins of other libraries' backbones (mmpretrain's), with their
+# levels' channels; our own classes declare theirs (``tiny_test_cfg``)
 TINY_BACKBONES = {
     'mmpretrain.SwinTransformer': (dict(
         arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1]),
@@ -46,15 +42,93 @@ TINY_BACKBONES = {
     'mmpretrain.HRNet': (dict(), [18, 36, 72, 144]),
     'mmpretrain.VisionTransformer': (dict(
         arch=dict(embed_dims=32, num_layers=4, num_heads=2,
-                  feedforward_channels=64), img_size=CROP,
-        out_indices=(0, 1, 2, 3)), 32),
+                  feedforward_channels=64), out_indices=(0, 1, 2, 3)), 32),
 }
 
 
-def tiny_teacher(cfg):
-    cfg = {k: v for k, v in cfg.items() if k not in WEIGHT_KEYS}
-    cfg.update(copy.deepcopy(TINY[cfg['type']]))
+def merged(cfg, tiny: dict):
+    """``cfg`` with ``tiny`` merged in; a part the config switches off
+    (None) stays off."""
+    cfg = ConfigDict(copy.deepcopy(dict(cfg)))
+    for key, value in tiny.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key] = merged(cfg[key], value)
+        elif key not in cfg or cfg[key] is not None:
+            cfg[key] = copy.deepcopy(value)
     return cfg
+
+
+def tiny(cfg):
+    """``cfg`` shrunk as its class declares."""
+    return merged(cfg, MODELS.get(cfg.type).tiny_test_cfg())
+
+
+class WeightFiles:
+    """Tiny weight files in the real formats, each written once."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.written = {}
+
+    def _path(self, cfg, suffix):
+        key = repr(sorted((k, repr(v)) for k, v in cfg.items()))
+        if key not in self.written:
+            self.written[key] = str(self.folder / f'{len(self.written)}'
+                                    f'{suffix}')
+        return self.written[key], key
+
+    def teacher(self, cfg) -> str:
+        """A file laid out as the family's release, for the tiny model
+        ``cfg`` builds, made (like the real ones) at a square resolution
+        other than the crop, which loading resamples; ``cfg.checkpoint``
+        keeps its file name's ending."""
+        plain = {k: v for k, v in cfg.items() if k != 'checkpoint'}
+        plain = ConfigDict(fill_crop(plain, RELEASE_SIZE))
+        path, key = self._path(plain, osp.splitext(cfg.checkpoint)[1])
+        if not osp.exists(path):
+            MODELS.build(plain).save_release_file(path)
+        return path
+
+    def backbone(self, cfg) -> str:
+        """An mmpretrain classifier / mmseg segmentor checkpoint holding
+        ``cfg``'s tiny backbone under ``backbone.``, beside a head."""
+        plain = {k: v for k, v in cfg.items() if k != 'init_cfg'}
+        path, key = self._path(plain, '.pth')
+        if not osp.exists(path):
+            state = MODELS.build(plain).state_dict()
+            state = {f'backbone.{k}': v for k, v in state.items()}
+            state['head.fc.weight'] = torch.zeros(10, 4)
+            torch.save(dict(meta=dict(), state_dict=state), path)
+        return path
+
+
+def shrink_teacher(cfg, files):
+    cfg = tiny(cfg)
+    if cfg.get('checkpoint') is not None:
+        cfg.checkpoint = files.teacher(cfg)
+    return cfg
+
+
+def shrink_backbone(model, files):
+    backbone = model.backbone
+    if backbone.type == 'FrozenTeacherBackbone':
+        backbone.teacher = shrink_teacher(backbone.teacher, files)
+        return
+    if backbone.type in ('TASBackbone', 'TSAPBackbone'):
+        model.backbone = backbone = tiny(backbone)
+        stem = backbone.stem
+        if stem.get('init_cfg') is not None:
+            stem.init_cfg.checkpoint = files.backbone(with_crop(stem))
+        return
+    options, channels = TINY_BACKBONES[backbone.type]
+    backbone.update(copy.deepcopy(options))
+    model.decoder.in_channels = channels
+    if model.get('pretrained') is not None:
+        model.pretrained.checkpoint = files.backbone(with_crop(backbone))
+
+
+def with_crop(cfg):
+    return ConfigDict(fill_crop(cfg, CROP))
 
 
 def shrink_loader(loader, roots):
@@ -77,47 +151,16 @@ def shrink_loader(loader, roots):
     return loader
 
 
-def shrink_encoder_decoder(model):
-    """A MultiTaskEncoderDecoder with a tiny backbone of its family and a
-    narrow decoder, no weight file."""
-    options, channels = TINY_BACKBONES[model.backbone.type]
-    model.backbone.update(copy.deepcopy(options))
-    model.pop('pretrained', None)
-    model.save_backbone = True
-    shrink_decoder(model.decoder)
-    model.decoder.in_channels = channels
-
-
-def shrink_decoder(decoder):
-    if decoder.type == 'FGMoEDecoder':
-        decoder.channels = 16
-        decoder.head_channels = 8
-        if decoder.get('mixer') is not None:
-            decoder.mixer.num_heads = 2
-        for key in ('task_moe', 'global_moe'):
-            if decoder.get(key) is not None:
-                decoder[key].hidden = 8
-
-
-def shrink(cfg, roots, work_dir):
+def shrink(cfg, roots, work_dir, files):
     model = cfg.model
-    backbone = model.backbone
-    if model.type == 'MultiTaskEncoderDecoder':
-        shrink_encoder_decoder(model)
-    elif backbone.type == 'TSAPBackbone':
-        stem = backbone.stem
-        stem.pop('init_cfg', None)
-        stem.arch = dict(embed_dims=32, num_layers=4, num_heads=2,
-                         feedforward_channels=64)
-        stem.img_size = CROP
-    else:
-        backbone.teacher = tiny_teacher(backbone.teacher)
-    if model.get('decoder') is not None:
-        shrink_decoder(model.decoder)
+    model.crop_size = CROP
+    shrink_backbone(model, files)
+    if model.get('decoder') is not None and \
+            hasattr(MODELS.get(model.decoder.type), 'tiny_test_cfg'):
+        model.decoder = tiny(model.decoder)
     if 'teachers' in model:
-        model.teachers = {n: tiny_teacher(t)
-                          for n, t in (model.teachers or {}).items()}
-    model.data_preprocessor.pad_size = CROP
+        model.teachers = {n: shrink_teacher(t, files)
+                          for n, t in model.teachers.items()}
     for split in ('train', 'val', 'test'):
         key = f'{split}_dataloader'
         cfg[key] = shrink_loader(cfg.get(key), roots)
@@ -156,10 +199,15 @@ def roots(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope='module')
+def weight_files(tmp_path_factory):
+    return WeightFiles(tmp_path_factory.mktemp('weights'))
+
+
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
-def test_config_trains_one_iteration(path, roots, tmp_path):
-    cfg = shrink(Config.fromfile(path), roots, str(tmp_path))
+def test_config_trains_one_iteration(path, roots, weight_files, tmp_path):
+    cfg = shrink(Config.fromfile(path), roots, str(tmp_path), weight_files)
     runner = SAKRunner.from_cfg(cfg)
     runner.train()
     assert runner.iter >= 1

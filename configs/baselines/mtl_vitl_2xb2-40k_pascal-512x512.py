@@ -1,13 +1,17 @@
 # Multi-task baseline on PASCAL-Context with ViT-L/16 (Table 5).
-_base_ = ['../sak/sak_vitl-dinov2l-clipl-saml_2xb2-40k_pascal-512x512.py']
+_base_ = [
+    '../_base_/models/mtl_vit.py', '../_base_/datasets/pascal_context.py',
+    '../_base_/tasks/pascal_context.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py'
+]
 model = dict(
+    crop_size={{_base_.crop_size}},
     backbone=dict(
         stem=dict(
+            arch='large',
             init_cfg=dict(
-                type='Pretrained',
-                checkpoint='checkpoints/vit-large-p16_in21k-in1k-384.pth',
-                prefix='backbone.'))),
-    teachers=dict(_delete_=True),
-    neck=None)
-load_from = None
-custom_hooks = []
+                checkpoint='checkpoints/vit-large-p16_in21k-in1k-384.pth'))),
+    decoder=dict(heads={{_base_.pascal_heads}}))
+# Delta_m against the paper's ViT-L single-task baselines (Table 5)
+val_evaluator = dict(reference={{_base_.pascal_vitl_references}})
+test_evaluator = val_evaluator

@@ -1,13 +1,11 @@
 # Frozen-teacher probing with CLIP ViT-B/16 (OpenAI weights).
-_base_ = ['./mtl_vitb_2xb2-40k_pascal-512x512.py']
+_base_ = [
+    '../_base_/models/probe.py', '../_base_/teachers.py',
+    '../_base_/datasets/pascal_context.py',
+    '../_base_/tasks/pascal_context.py',
+    '../_base_/schedules/schedule_40k.py', '../_base_/default_runtime.py'
+]
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='FrozenTeacherBackbone',
-        teacher=dict(
-            type='CLIPTeacher',
-            model_name='ViT-B-16',
-            quick_gelu=True,
-            img_size=(512, 512),
-            pretrained='checkpoints/teachers/clip_vitb16_openai.pt',
-            allow_torchscript=True)))
+    crop_size={{_base_.crop_size}},
+    backbone=dict(teacher={{_base_.clip_vitb16}}),
+    decoder=dict(heads={{_base_.pascal_heads}}))

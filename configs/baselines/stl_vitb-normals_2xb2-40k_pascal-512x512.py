@@ -1,10 +1,4 @@
 # Single-task baseline (normals) on PASCAL-Context with ViT-B/16: one head on a
 # plain ViT; its result is this task's reference for the MTL gain.
 _base_ = ['./mtl_vitb_2xb2-40k_pascal-512x512.py']
-tasks = ['normals']
-model = dict(heads=dict(_delete_=True, normals={{_base_.pascal_heads.normals}}))
-train_dataloader = dict(dataset=dict(tasks=tasks))
-val_dataloader = dict(dataset=dict(tasks=tasks))
-test_dataloader = val_dataloader
-val_evaluator = dict(task_metrics=dict(_delete_=True, normals=dict(type='NormalsMetric')), reference=None)
-test_evaluator = val_evaluator
+tasks = ['normals']  # the model, the datasets and the metrics take it

@@ -1,14 +1,4 @@
 # Single-task baseline (normals) on NYUD-v2 with ViT-L/16 (Table 6, the Delta_m
 # references): one head on a plain ImageNet ViT.
 _base_ = ['./mtl_vitl_2xb2-40k_nyud-448x576.py']
-tasks = ['normals']
-model = dict(heads=dict(_delete_=True, normals={{_base_.nyud_heads.normals}}))
-train_dataloader = dict(dataset=dict(tasks=tasks))
-val_dataloader = dict(dataset=dict(tasks=tasks))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    task_metrics=dict(
-        _delete_=True,
-        normals=dict(type='NormalsMetric')),
-    reference=None)
-test_evaluator = val_evaluator
+tasks = ['normals']  # the model, the datasets and the metrics take it

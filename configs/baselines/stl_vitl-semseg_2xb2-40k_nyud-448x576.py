@@ -1,14 +1,4 @@
 # Single-task baseline (semseg) on NYUD-v2 with ViT-L/16 (Table 6, the Delta_m
 # references): one head on a plain ImageNet ViT.
 _base_ = ['./mtl_vitl_2xb2-40k_nyud-448x576.py']
-tasks = ['semseg']
-model = dict(heads=dict(_delete_=True, semseg={{_base_.nyud_heads.semseg}}))
-train_dataloader = dict(dataset=dict(tasks=tasks))
-val_dataloader = dict(dataset=dict(tasks=tasks))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    task_metrics=dict(
-        _delete_=True,
-        semseg=dict(type='SemSegMetric', num_classes=40)),
-    reference=None)
-test_evaluator = val_evaluator
+tasks = ['semseg']  # the model, the datasets and the metrics take it

@@ -15,22 +15,20 @@ tiny_vit = dict(
     num_heads=4,
     feedforward_channels=128)
 model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
-    backbone=dict(stem=dict(arch=tiny_vit, img_size=crop_size)),
+    crop_size=crop_size,
+    backbone=dict(stem=dict(arch=tiny_vit)),
     teachers=dict(
         _delete_=True,
         dinov2=dict(
             type='DINOv2Teacher',
             arch=dict(
                 embed_dims=48, num_layers=4, num_heads=2,
-                feedforward_channels=96),
-            img_size=crop_size),
+                feedforward_channels=96)),
         clip=dict(
             type='CLIPTeacher',
             vision_cfg=dict(
                 width=64, layers=4, head_width=32, patch_size=16,
-                mlp_ratio=2.0),
-            img_size=crop_size),
+                mlp_ratio=2.0)),
         sam=dict(
             type='SAMTeacher',
             arch=dict(

@@ -5,7 +5,6 @@
 #   python tools/train.py configs/demo/sak_tiny_demo.py \
 #       --cfg-options load_from=work_dirs/demo_s1/iter_200.pth
 _base_ = ['./sak_tiny_demo.py']
-crop_size = (96, 128)
 model = dict(neck=None, heads=None)
 custom_hooks = []
 train_dataloader = dict(
@@ -16,7 +15,7 @@ train_dataloader = dict(
         split='images',
         pipeline=[
             dict(type='LoadImage'),
-            dict(type='RandomResizedCrop', size=crop_size,
+            dict(type='RandomResizedCrop', size={{_base_.crop_size}},
                  scale=(0.3, 1.0)),
             dict(type='RandomHorizontalFlip', prob=0.5),
             dict(type='PackMultiTaskInputs'),

@@ -7,20 +7,17 @@ _base_ = [
     '../_base_/schedules/schedule_30e_distill.py',
     '../_base_/default_runtime.py'
 ]
-crop_size = (384, 384)
 model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
+    crop_size={{_base_.crop_size}},
     backbone=dict(
         stem=dict(
-            img_size=crop_size,
             init_cfg=dict(
                 type='Pretrained',
                 checkpoint='checkpoints/vit-large-p16_in21k-in1k-384.pth',
                 prefix='backbone.'))),
-    teachers=dict(
-        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
     neck=None)
 custom_hooks = []  # no routers in stage 1
+# logged and saved by epoch
 default_hooks = dict(
     logger=dict(log_metric_by_epoch=True),
     checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=2))

@@ -5,15 +5,9 @@
 # model.safetensors of timm/vit_large_patch14_clip_336.laion2b_ft_in12k_in1k
 # (docs/weights.md).
 _base_ = ['./sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-384px.py']
-crop_size = (384, 384)
 model = dict(
     teachers=dict(
-        clip=dict(
-            _delete_=True,
-            type='TimmViTTeacher',
-            model_name='vit_large_patch14_clip_336',
-            img_size=crop_size,
-            mean=(127.5, 127.5, 127.5),  # timm's pretrained config
-            std=(127.5, 127.5, 127.5),
-            checkpoint='checkpoints/teachers/'
-            'vit_large_patch14_clip_336.laion2b_ft_in12k_in1k.safetensors')))
+        _delete_=True,
+        dinov2={{_base_.dinov2_vitl14}},
+        clip={{_base_.timm_clip_vitl14_336}},
+        sam={{_base_.sam_vitl}}))

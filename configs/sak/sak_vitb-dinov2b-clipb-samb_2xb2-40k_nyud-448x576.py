@@ -7,12 +7,6 @@ _base_ = [
     '../_base_/tasks/nyud.py', '../_base_/schedules/schedule_40k.py',
     '../_base_/default_runtime.py'
 ]
-crop_size = (448, 576)
-model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
-    backbone=dict(stem=dict(img_size=crop_size)),
-    teachers=dict(
-        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
-    heads={{_base_.nyud_heads}})
-sync_bn = 'torch'
-load_from = 'work_dirs/sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-384px/epoch_30.pth'
+model = dict(crop_size={{_base_.crop_size}}, heads={{_base_.nyud_heads}})
+load_from = ('work_dirs/sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-'
+             '384px/epoch_30.pth')

@@ -6,16 +6,10 @@ _base_ = [
     '../_base_/tasks/pascal_context.py', '../_base_/schedules/schedule_40k.py',
     '../_base_/default_runtime.py'
 ]
-crop_size = (512, 512)
-model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
-    backbone=dict(stem=dict(img_size=crop_size)),
-    teachers=dict(
-        dinov2=dict(img_size=crop_size), clip=dict(img_size=crop_size)),
-    heads={{_base_.pascal_heads}})
-sync_bn = 'torch'
+model = dict(crop_size={{_base_.crop_size}}, heads={{_base_.pascal_heads}})
+# the stage-1 student (its aligners are dropped when loading, as in the paper)
 load_from = ('work_dirs/sak-stage1_vitl-dinov2l-clipl-saml_8xb16-30e_in1k-'
              '384px/epoch_30.pth')
 # Delta_m against the paper's ViT-L single-task baselines (Table 5)
 val_evaluator = dict(reference={{_base_.pascal_vitl_references}})
-test_evaluator = dict(reference={{_base_.pascal_vitl_references}})
+test_evaluator = val_evaluator

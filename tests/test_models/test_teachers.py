@@ -58,7 +58,7 @@ def test_clip_teacher_renormalises_and_resizes_pos_embed(tmp_path):
     state['token_embedding.weight'] = torch.zeros(10, 4)
     path = tmp_path / 'clip.bin'
     torch.save(state, path)
-    teacher = MODELS.build(dict(cfg, pretrained=str(path)))
+    teacher = MODELS.build(dict(cfg, checkpoint=str(path)))
     assert_frozen(teacher)
     torch.testing.assert_close(
         teacher.model.positional_embedding,
@@ -74,8 +74,15 @@ def test_clip_teacher_renormalises_and_resizes_pos_embed(tmp_path):
     for a, b in zip(teacher(x), expected):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
     # the reference behaviour feeds the ImageNet-normalised image as is
-    plain = MODELS.build(dict(cfg, pretrained=str(path), renormalize=False))
+    plain = MODELS.build(dict(cfg, checkpoint=str(path), renormalize=False))
     assert not torch.allclose(plain(x)[0], expected[0])
+    # the former name of the weight argument still loads, with a warning
+    with pytest.warns(FutureWarning, match='checkpoint='):
+        old = MODELS.build(dict(cfg, pretrained=str(path)))
+    torch.testing.assert_close(old.model.positional_embedding,
+                               teacher.model.positional_embedding)
+    with pytest.raises(ValueError, match='checkpoint only'):
+        MODELS.build(dict(cfg, pretrained=str(path), checkpoint=str(path)))
 
 
 def test_sam_teacher_matches_segment_anything_blocks(tmp_path):
@@ -185,7 +192,7 @@ def test_clip_options_quick_gelu_and_unknown_tag():
         type(m).__name__ for m in MODELS.build(cfg).model.modules()}
     with pytest.raises(FileNotFoundError, match='neither a file nor'):
         MODELS.build(dict(cfg, model_name='ViT-B-16', vision_cfg=None,
-                          pretrained='no-such-tag'))
+                          checkpoint='no-such-tag'))
 
 
 def test_dinov2_teacher_reads_the_official_release_layout(tmp_path):
@@ -402,3 +409,39 @@ def test_every_attention_is_one_fused_sdpa_call():
                 or '_native_multi_head_attention' in op]
         assert len(sdpa) == 4, (name, sdpa)  # 4 blocks in every tiny net
         assert not [op for op in log.ops if 'softmax' in op], name
+
+
+def test_adding_a_teacher_as_the_docs_say(tmp_path, monkeypatch):
+    """docs/adding_a_teacher.md as written: its module and its config (the
+    only two files a new family touches) train one stage-1 iteration, the
+    teacher built tiny from what it declares and its weights read from a
+    tiny file in timm's release format."""
+    import re
+
+    from mmengine.config import Config
+
+    from sak_mm.datasets import make_demo_nyud
+    from sak_mm.engine import SAKRunner
+    from tests.test_configs_run import ROOT, WeightFiles, shrink
+    with open(f'{ROOT}/docs/adding_a_teacher.md') as f:
+        module, config = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    (tmp_path / 'eva02_teacher.py').write_text(module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = config.replace('projects.eva02_teacher.eva02_teacher',
+                            'eva02_teacher')
+    config = config.replace('../../../configs/', f'{ROOT}/configs/')
+    (tmp_path / 'config.py').write_text(config)
+    weights = tmp_path / 'weights'
+    weights.mkdir()
+    images = make_demo_nyud(str(tmp_path / 'rooms'), num_train=2,
+                            num_val=1, size=(60, 80), seed=3)
+    cfg = shrink(Config.fromfile(str(tmp_path / 'config.py')),
+                 dict(ImageFolderDataset=images), str(tmp_path / 'work'),
+                 WeightFiles(weights))
+    assert cfg.model.teachers.eva02.checkpoint.endswith('.safetensors')
+    runner = SAKRunner.from_cfg(cfg)
+    runner.train()
+    model = runner.model
+    assert list(model.teacher_models) == ['dinov2', 'clip', 'sam', 'eva02']
+    assert 'eva02' in model.backbone.adapters
+    assert model.teacher_models['eva02'].embed_dims == 32

@@ -188,7 +188,7 @@ def main():
     cfg = load_config(args.config, args.cfg_options)
     model = MODELS.build(without_weight_files(cfg.model)).to(args.device)
     model.train()
-    size = tuple(cfg.model.backbone.stem.img_size)
+    size = tuple(cfg.model.crop_size)
     data = model.data_preprocessor(
         synthetic_batch(model, args.batch, size), True)
     autocast = dict(device_type=args.device.split(':')[0],

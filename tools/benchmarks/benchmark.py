@@ -119,7 +119,7 @@ def main():
         set_build_teachers(model_cfg, False)
     model = MODELS.build(model_cfg).to(args.device)
     model.init_weights()
-    size = tuple(cfg.model.backbone.stem.img_size)
+    size = tuple(cfg.model.crop_size)
     batch = synthetic_batch(model, args.batch, size)
     dtype = torch.bfloat16 if args.amp == 'bf16' else torch.float32
     autocast = dict(device_type=args.device.split(':')[0], dtype=dtype,

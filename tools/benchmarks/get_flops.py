@@ -22,7 +22,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2,
-                        help='input H W (default: the stem\'s img_size)')
+                        help='input H W (default: the model\'s crop_size)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -99,12 +99,8 @@ def component_table(model, shape) -> list:
 
 
 def input_shape(cfg) -> tuple:
-    """The stem's img_size, else the data preprocessor's pad size, else
-    512 x 512."""
-    stem = cfg.model.backbone.get('stem') or {}
-    pad = cfg.model.get('data_preprocessor', {}).get('pad_size')
-    shape = stem.get('img_size') or pad or (512, 512)
-    return (shape, shape) if isinstance(shape, int) else tuple(shape)
+    """The model's crop size, else 512 x 512."""
+    return tuple(cfg.model.get('crop_size') or (512, 512))
 
 
 def main():

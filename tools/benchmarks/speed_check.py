@@ -136,7 +136,7 @@ class Run:
                 teacher.load_state_dict(weights['teachers'][name])
         self.model.train()
         torch.manual_seed(1)
-        size = tuple(cfg.model.backbone.stem.img_size)
+        size = tuple(cfg.model.crop_size)
         self.batch = synthetic_batch(self.model, args.batch, size)
         self.optim_wrapper = build_optim_wrapper(
             self.model, set_precision(cfg, args.amp).optim_wrapper)

@@ -3,6 +3,9 @@ _base_ = ['./dense_multitask.py']
 dataset_type = 'PascalContextDataset'
 data_root = 'data/pascal_context'
 crop_size = (512, 512)
+# the tasks the model decodes, the datasets load and the metrics score
+# (passed on by sak_mm.utils.apply_task_switch; a single-task config sets
+# only this)
 tasks = ['semseg', 'human_parts', 'sal', 'normals', 'edge']
 
 train_pipeline = [
@@ -18,10 +21,9 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        tasks=tasks,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root, tasks=tasks))
+    dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
 
 # Validation and testing score all five tasks, so Delta_m during training

@@ -1,7 +1,8 @@
 # SAK's architecture at any size: a ViT/16 Teacher-Agnostic Stem with one
 # adapter path per teacher, the MoR neck and the distillation loss. The size
 # bases (sak_vitl.py, sak_vitb.py) choose the stem and the teachers; the top
-# config sets the image-size dependent fields and the heads.
+# config gives the crop size (model.crop_size: the stem, the teachers and the
+# data preprocessor get it from there) and the heads.
 model = dict(
     type='SAKDistiller',
     data_preprocessor=dict(

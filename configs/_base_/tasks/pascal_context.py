@@ -7,6 +7,8 @@
 # each head and its loss a selective activation checkpointing region (the
 # same values, less memory kept for backward)
 simple_head = dict(type='SimpleHead', with_cp='selective')
+# the heads' batch norms see the whole batch across GPUs
+sync_bn = 'torch'
 pascal_heads = dict(
     semseg=dict(
         simple_head,

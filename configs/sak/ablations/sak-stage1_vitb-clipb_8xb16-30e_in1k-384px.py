@@ -1,8 +1,6 @@
 # Table 7 teacher subset, stage 1: distil only clipb (ViT-B).
 _base_ = ['../sak-stage1_vitb-dinov2b-clipb-samb_8xb16-30e_in1k-384px.py']
-crop_size = (384, 384)
 model = dict(
     teachers=dict(
         _delete_=True,
-        clip=dict(type='CLIPTeacher', model_name='ViT-B-16', quick_gelu=True, img_size=crop_size, pretrained='checkpoints/teachers/clip_vitb16_openai.pt'),
-    ))
+        clip={{_base_.clip_vitb16}}))

@@ -1,10 +1,8 @@
 # Table 7 teacher subset, stage 2 on PASCAL-Context: dinov2b only.
 _base_ = ['../sak_vitb-dinov2b-clipb-samb_2xb2-40k_pascal-512x512.py']
-crop_size = (512, 512)
 model = dict(
     teachers=dict(
         _delete_=True,
-        dinov2=dict(type='DINOv2Teacher', arch='base', img_size=crop_size, checkpoint='checkpoints/teachers/dinov2_vitb14_mmpretrain.pth'),
-    ))
+        dinov2={{_base_.dinov2_vitb14}}))
 load_from = ('work_dirs/sak-stage1_vitb-dinov2b_8xb16-30e_in1k-384px/'
              'epoch_30.pth')

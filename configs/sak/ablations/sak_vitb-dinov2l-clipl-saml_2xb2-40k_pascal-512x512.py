@@ -5,4 +5,4 @@ load_from = ('work_dirs/sak-stage1_vitb-dinov2l-clipl-saml_8xb16-30e_in1k-'
              '384px/epoch_30.pth')
 # Table 8 has no ViT-B single-task references in the text
 val_evaluator = dict(reference=None)
-test_evaluator = dict(reference=None)
+test_evaluator = val_evaluator

@@ -4,9 +4,8 @@ _base_ = [
     './_base_/tasks/fgmoe_mtlora.py', './_base_/schedules/sgd_40k.py',
     '../../../configs/_base_/default_runtime.py'
 ]
-crop_size = (448, 448)
 model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
+    crop_size={{_base_.crop_size}},
     decoder=dict(heads={{_base_.fgmoe_pascal_mtlora_heads}}),
     # ImageNet weights (mmpretrain format): the classifier checkpoint has an
     # output norm for the last stage only; the others start fresh
@@ -19,6 +18,5 @@ model = dict(
     # of the checkpoints (it is then read from `pretrained` at build time)
     freeze_backbone=True)
 val_evaluator = dict(reference={{_base_.pascal_mtlora_single_task}})
-test_evaluator = dict(reference={{_base_.pascal_mtlora_single_task}})
+test_evaluator = val_evaluator
 train_dataloader = dict(batch_size=4)  # x 2 GPUs: 8 images per step
-sync_bn = 'torch'

@@ -8,7 +8,7 @@
 _base_ = ['../fgmoe_swin-t_2xb4-40k_nyud-448x576.py']
 crop_size = (96, 128)
 model = dict(
-    data_preprocessor=dict(pad_size=crop_size),
+    crop_size=crop_size,
     backbone=dict(
         arch=dict(
             _delete_=True,

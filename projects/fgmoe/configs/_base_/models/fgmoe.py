@@ -15,3 +15,5 @@ model = dict(
         global_moe=dict(hidden=256, num_shared=2, num_routed=6, top_k=3)))
 # how often each expert is chosen, per task and for the global MoE
 custom_hooks = [dict(type='ExpertUsageHook')]
+# the aggregator's and the heads' batch norms see the whole batch across GPUs
+sync_bn = 'torch'
