@@ -316,3 +316,23 @@ def test_parts_built_for_the_crop_get_it_from_the_model():
         ROOT, 'configs', 'baselines', 'probe_clip-b_2xb2-40k_pascal-512x512.py'))
     teacher = with_crop(probe.model.backbone, (512, 512))['teacher']
     assert teacher['img_size'] == (512, 512)
+
+
+def test_a_single_task_run_of_any_config_from_the_command_line():
+    """``tools/train.py CONFIG --cfg-options tasks=[depth]``: the model
+    decodes, the datasets load and so the metrics score depth alone."""
+    import importlib.util
+
+    from sak_mm.utils import apply_task_switch
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    argv = ['train.py', osp.join(ROOT, 'configs/sak/sak_vitl_nyud.py'),
+            '--cfg-options', 'tasks=[depth]']
+    with mock.patch('sys.argv', argv):
+        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+    cfg = apply_task_switch(cfg)
+    assert cfg.model.tasks == ['depth']
+    assert cfg.train_dataloader.dataset.tasks == ['depth']
+    assert cfg.test_dataloader.dataset.tasks == ['depth']

@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-from .backbones import Adapter, TSAPBackbone
+from .backbones import (Adapter, FrozenTeacherBackbone, TASBackbone,
+                        TSAPBackbone)
 from .data_preprocessor import MultiTaskDataPreprocessor
 from .decode_heads import (BaseMultiTaskDecoder, BaseTaskHead, SimpleHead,
                            TaskHeads)
@@ -7,7 +8,7 @@ from .distillers import SAKDistiller
 from .losses import (BalancedBCELoss, DistillLoss, MaskedL1Loss,
                      PixelCrossEntropyLoss)
 from .necks import MoRNeck, MoRRouter
-from .segmentors import MultiTaskEncoderDecoder
+from .segmentors import BaseMultiTaskModel, MultiTaskEncoderDecoder
 from .teachers import (CLIPTeacher, DINOv2Teacher, SAMTeacher,
                        TeacherWrapper)
 
@@ -16,5 +17,6 @@ __all__ = [
     'SimpleHead', 'SAKDistiller', 'BalancedBCELoss', 'DistillLoss',
     'MaskedL1Loss', 'PixelCrossEntropyLoss', 'MoRNeck', 'MoRRouter',
     'CLIPTeacher', 'DINOv2Teacher', 'SAMTeacher', 'TeacherWrapper',
-    'BaseMultiTaskDecoder', 'TaskHeads', 'MultiTaskEncoderDecoder'
+    'BaseMultiTaskDecoder', 'TaskHeads', 'MultiTaskEncoderDecoder',
+    'BaseMultiTaskModel', 'TASBackbone', 'FrozenTeacherBackbone'
 ]
