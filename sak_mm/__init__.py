@@ -4,7 +4,11 @@ multi-task dense-prediction student (SAK, ICLR 2025).
 
 Importing the package is cheap on purpose: components register themselves
 when the registries in :mod:`sak_mm.registry` import their ``locations``.
+The one thing it does at once is make every checkpoint read through
+mmengine weights-only (:mod:`sak_mm.utils.checkpoint_loading`), so a script
+that imports ``sak_mm`` and loads a file with mmengine never unpickles code.
 """
+from .utils import checkpoint_loading  # noqa: F401 (weights-only reads)
 from .version import __version__, version_info
 
 __all__ = ['__version__', 'version_info']

@@ -6,6 +6,7 @@ from typing import List, Sequence
 from mmengine.dataset import BaseDataset
 
 from sak_mm.registry import DATASETS
+from .split_file import read_split
 
 NYUD_LAYOUT = """expected layout:
   <data_root>/images/<id>.png         RGB image
@@ -77,10 +78,7 @@ class NYUDv2Dataset(BaseDataset):
             raise FileNotFoundError(
                 f'NYUD-v2 split file {split_file!r} does not exist.\n'
                 f'{NYUD_LAYOUT}')
-        with open(split_file) as f:
-            ids = [line.strip() for line in f if line.strip()]
-        if not ids:
-            raise ValueError(f'split file {split_file!r} lists no image')
+        ids = read_split(split_file)
 
         data_list, missing = [], []
         for idx in ids:

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from sak_mm.registry import DATASETS
+from .split_file import read_split
 
 PASCAL_LAYOUT = """expected layout:
   <data_root>/JPEGImages/<id>.jpg
@@ -147,8 +148,7 @@ class PascalContextDataset(BaseDataset):
         if not osp.isfile(split_file):
             raise FileNotFoundError(f'split file {split_file!r} does not '
                                     f'exist.\n{PASCAL_LAYOUT}')
-        with open(split_file) as f:
-            ids = [line.strip() for line in f if line.strip()]
+        ids = read_split(split_file)
         valid_normals = self.normals_valid_classes() \
             if 'normals' in self.tasks else None
         data_list, missing = [], []

@@ -395,14 +395,72 @@ def argument_problems(cfg) -> List[str]:
     return problems
 
 
+#: counts that must be at least 1: ``(key path, what it counts)``
+_POSITIVE_COUNTS = (
+    ('train_cfg.max_iters', 'iterations to train'),
+    ('train_cfg.max_epochs', 'epochs to train'),
+    ('train_cfg.val_interval', 'iterations (or epochs) between validations'),
+    ('default_hooks.logger.interval', 'iterations between log lines'),
+)
+#: optimizer arguments that must be real numbers
+_NUMERIC_OPTIMIZER_ARGS = ('lr', 'weight_decay', 'momentum', 'eps')
+
+
+def _at(cfg, path: str):
+    """The value at a dotted key path of a config, or None."""
+    value = cfg
+    for part in path.split('.'):
+        try:
+            value = value[part]
+        except (KeyError, TypeError, IndexError):
+            return None
+    return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def value_problems(cfg) -> List[str]:
+    """Counts below 1 (``max_iters=0`` trains nothing and says nothing;
+    ``val_interval=0`` divides by zero after an iteration) and optimizer
+    numbers of the wrong type (a string lr fails inside the scheduler),
+    by key path."""
+    problems = []
+    for path, meaning in _POSITIVE_COUNTS:
+        value = _at(cfg, path)
+        # (other types are the argument check's to name)
+        if _is_number(value) and value < 1:
+            problems.append(f'{path}: expects a whole number >= 1 ({meaning})'
+                            f', got {value!r}')
+    interval = _at(cfg, 'default_hooks.checkpoint.interval')
+    if _is_number(interval) and (interval == 0 or interval < -1):
+        problems.append(f'default_hooks.checkpoint.interval: expects a whole '
+                        f'number >= 1 (iterations or epochs between '
+                        f'checkpoints) or -1 (none), got {interval!r}')
+    optimizer = _at(cfg, 'optim_wrapper.optimizer') or {}
+    for name in _NUMERIC_OPTIMIZER_ARGS:
+        if name in optimizer and not _is_number(optimizer[name]):
+            problems.append(f'optim_wrapper.optimizer.{name}: expects a '
+                            f'number, got {optimizer[name]!r}')
+    betas = optimizer.get('betas')
+    if betas is not None and not (isinstance(betas, (list, tuple))
+                                  and len(betas) == 2
+                                  and all(_is_number(b) for b in betas)):
+        problems.append(f'optim_wrapper.optimizer.betas: expects two '
+                        f'numbers, got {betas!r}')
+    return problems
+
+
 def check_config(cfg) -> None:
     """Stop on config mistakes before anything is built.
 
     Raises:
         ConfigError: A top-level key nothing reads that is close to one
-            that is read (a misspelling, with the key meant), or arguments
-            a class does not take and values of the wrong type (all of
-            them, by key path). Other unread top-level keys are logged as
+            that is read (a misspelling, with the key meant), arguments a
+            class does not take, values of the wrong type, counts below 1
+            (iterations, intervals) and non-numeric optimizer numbers (all
+            of them, by key path). Other unread top-level keys are logged as
             a warning.
     """
     where = getattr(cfg, 'filename', None) or 'the config'
@@ -421,6 +479,6 @@ def check_config(cfg) -> None:
             'values occur nowhere in what is built (a variable set in a '
             'config does not change the _base_ fields computed from it: set '
             'those fields instead)', logger='current', level=logging.WARNING)
-    problems += argument_problems(cfg)
+    problems += argument_problems(cfg) + value_problems(cfg)
     if problems:
         raise ConfigError(f'{where}:\n  ' + '\n  '.join(problems))

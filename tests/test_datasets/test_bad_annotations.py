@@ -49,6 +49,18 @@ def test_out_of_range_classes_name_the_file_and_the_range(rooms):
         dataset(rooms)[0]
 
 
+def test_ids_listed_twice_in_a_split_are_refused(rooms):
+    """They used to be trained on and scored twice without a word."""
+    split = osp.join(rooms, 'gt_sets', 'train.txt')
+    with open(split) as f:
+        idx = f.readline().strip()
+    with open(split, 'a') as f:
+        f.write(f'\n{idx}\n')
+    with pytest.raises(ValueError, match=rf"split file '{split}' lists 1 "
+                       rf"id\(s\) more than once, e.g. \['{idx}'\]"):
+        dataset(rooms)
+
+
 def test_soft_boundary_maps_are_refused(rooms):
     path = first(rooms, 'edge')
     edge = np.asarray(Image.open(path)).copy()

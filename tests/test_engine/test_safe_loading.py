@@ -258,3 +258,18 @@ def test_a_truncated_checkpoint_is_named(tmp_path):
         with pytest.raises(RuntimeError,
                            match=f'{cut}: could not read this checkpoint'):
             read(str(cut))
+
+
+def test_import_sak_mm_alone_makes_mmengine_reads_weights_only(malicious):
+    """A script that imports the package and reads a file through
+    mmengine's own loader (as mmengine-based code around sak_mm does)."""
+    script = ('import sak_mm\n'
+              'from mmengine.runner.checkpoint import CheckpointLoader\n'
+              f'CheckpointLoader.load_checkpoint({malicious!r})\n')
+    out = subprocess.run(
+        [sys.executable, '-c', script], cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT,
+                 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'),
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert f'{malicious}: {REFUSED}' in out.stderr

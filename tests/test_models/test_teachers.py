@@ -445,3 +445,21 @@ def test_adding_a_teacher_as_the_docs_say(tmp_path, monkeypatch):
     assert list(model.teacher_models) == ['dinov2', 'clip', 'sam', 'eva02']
     assert 'eva02' in model.backbone.adapters
     assert model.teacher_models['eva02'].embed_dims == 32
+
+
+def test_a_teacher_file_of_another_width_is_named_with_its_shapes(tmp_path):
+    """A DINOv2 file of another width (made at a non-square crop, as a
+    user's own export may be) is refused naming the file and the
+    mismatched shapes, not as a position grid that is not square."""
+    cfg = tiny_teachers()['dinov2']
+    wider = MODELS.build(dict(
+        cfg, arch=dict(cfg['arch'], embed_dims=32, feedforward_channels=64),
+        img_size=(84, 126)))  # a 6 x 9 grid
+    path = tmp_path / 'dinov2_wide.pth'
+    wider.save_release_file(str(path))
+    with pytest.raises(WeightsMismatchError) as err:
+        MODELS.build(dict(cfg, checkpoint=str(path)))
+    message = str(err.value)
+    assert str(path) in message and 'shape mismatches' in message
+    assert 'pos_embed: file (1, 55, 32) vs model (1, 5, 24)' in message
+    assert 'not square' not in message

@@ -134,3 +134,29 @@ def test_train_tool_stops_before_building_and_lists_every_problem(tmp_path):
         "'1k'" in out.stderr
     assert not (tmp_path / 'work').exists()  # nothing was built
 
+
+
+def test_counts_below_one_and_non_numeric_optimizer_values_are_refused():
+    """``max_iters=0`` used to train nothing and exit 0, ``val_interval=0``
+    to divide by zero after an iteration, ``logger.interval=0`` to fail
+    without a key, a string lr to fail inside the scheduler."""
+    cfg = demo(**{'train_cfg.max_iters': 0,
+                  'train_cfg.val_interval': 0,
+                  'default_hooks.logger.interval': 0,
+                  'default_hooks.checkpoint.interval': 0,
+                  'optim_wrapper.optimizer.lr': '1e-3',
+                  'optim_wrapper.optimizer.betas': [0.9]})
+    assert sorted(problems(cfg)) == sorted([
+        '  train_cfg.max_iters: expects a whole number >= 1 (iterations to '
+        'train), got 0',
+        '  train_cfg.val_interval: expects a whole number >= 1 (iterations '
+        '(or epochs) between validations), got 0',
+        '  default_hooks.logger.interval: expects a whole number >= 1 '
+        '(iterations between log lines), got 0',
+        '  default_hooks.checkpoint.interval: expects a whole number >= 1 '
+        '(iterations or epochs between checkpoints) or -1 (none), got 0',
+        "  optim_wrapper.optimizer.lr: expects a number, got '1e-3'",
+        '  optim_wrapper.optimizer.betas: expects two numbers, got [0.9]'])
+    assert problems(demo(**{'train_cfg.max_iters': -5}))
+    # -1: no checkpoints, as mmengine's CheckpointHook reads it
+    check_config(demo(**{'default_hooks.checkpoint.interval': -1}))

@@ -122,8 +122,9 @@ class MultiTaskEncoderDecoder(BaseMultiTaskModel):
         backbone's patch grid (mmpretrain ``VisionTransformer``: it was
         trained at another resolution, e.g. 384 px)."""
         own = getattr(self.backbone, 'pos_embed', None)
-        if own is None or 'pos_embed' not in state or \
-                state['pos_embed'].shape == own.shape:
+        pos = state.get('pos_embed')
+        if own is None or pos is None or pos.shape == own.shape or \
+                pos.shape[-1] != own.shape[-1]:  # another width: named later
             return state
         prefix = getattr(self.backbone, 'num_extra_tokens', 1)
         return dict(state, pos_embed=resize_grid_embedding(

@@ -185,7 +185,11 @@ class CLIPTeacher(TeacherWrapper):
             self.grid[0] * self.grid[1]
 
     def _resize_pos_embed(self, state: dict) -> dict:
-        if 'positional_embedding' in state:
+        pos = state.get('positional_embedding')
+        # (a file of another width is left as it is: the strict load names
+        # it with every mismatched shape)
+        if pos is not None and pos.shape[-1] == \
+                self.model.positional_embedding.shape[-1]:
             state['positional_embedding'] = resize_grid_embedding(
                 state['positional_embedding'], self.num_prefix_tokens,
                 self.grid)

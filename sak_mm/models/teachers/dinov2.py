@@ -97,8 +97,11 @@ class DINOv2Teacher(TeacherWrapper):
         """The checkpoint in mmpretrain's layout, its position embedding
         resampled to the grid the teacher is built for."""
         state = official_to_mmpretrain(state)
-        pos = state.get('pos_embed')
-        if pos is not None and pos.shape != self.model.pos_embed.shape:
+        pos, own = state.get('pos_embed'), self.model.pos_embed
+        # (a file of another width is left as it is: the strict load names
+        # it with every mismatched shape)
+        if pos is not None and pos.shape[-1] == own.shape[-1] and \
+                pos.shape != own.shape:
             state['pos_embed'] = resize_grid_embedding(
                 pos, self.model.num_extra_tokens,
                 self.model.patch_resolution)

@@ -125,9 +125,14 @@ def load_strict_weights(
         for k, v in raw.items() if k.startswith(prefix)
         and not any(k[len(prefix):].startswith(i) for i in ignore)
     }
-    if convert is not None:
-        state = convert(state)
     own = module.state_dict()
+    if convert is not None:
+        try:
+            state = convert(state)
+        except WeightsMismatchError as err:
+            raise WeightsMismatchError(
+                f'checkpoint {path!r} does not fit {type(module).__name__}: '
+                f'{err}') from err
     missing = [
         k for k in own if k not in state
         and not any(k.startswith(a) for a in allow_missing)
