@@ -121,3 +121,39 @@ def test_heads_without_labels_in_the_training_set_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"no labels for \['normals', "
                        r"'edge'\]"):
         SAKRunner.from_cfg(cfg).train()
+
+
+def test_odd_images_are_read_right_or_refused_by_name(tmp_path):
+    """A 16-bit grey PNG reads as its 8-bit twin (it read as all 255); an
+    EXIF-rotated image is refused (it was read unrotated, upside-down
+    against labels drawn on the displayed image); a truncated image is
+    named (PIL said only 'image file is truncated')."""
+    from sak_mm.datasets.transforms import LoadImage
+    load = LoadImage()
+    grey = np.arange(48 * 64, dtype=np.uint16).reshape(48, 64) % 256
+    Image.fromarray(grey.astype(np.uint8)).save(tmp_path / 'grey8.png')
+    Image.fromarray((grey * 257).astype(np.uint16)).save(
+        tmp_path / 'grey16.png')
+    eight = load(dict(img_path=str(tmp_path / 'grey8.png')))['img']
+    sixteen = load(dict(img_path=str(tmp_path / 'grey16.png')))['img']
+    assert Image.open(tmp_path / 'grey16.png').mode.startswith('I')
+    assert sixteen.dtype == np.uint8 and sixteen.shape == (48, 64, 3)
+    np.testing.assert_array_equal(sixteen, eight)
+
+    rotated = str(tmp_path / 'rotated.jpg')
+    exif = Image.Exif()
+    exif[0x0112] = 3  # rotated by 180 degrees
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(rotated, exif=exif)
+    with pytest.raises(ValueError, match=rf'{rotated}: EXIF orientation 3'):
+        load(dict(img_path=rotated))
+
+    truncated = str(tmp_path / 'truncated.png')
+    Image.fromarray(np.random.randint(0, 255, (64, 64, 3), np.uint8)).save(
+        truncated)
+    with open(truncated, 'rb') as f:
+        data = f.read()
+    with open(truncated, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    with pytest.raises(OSError, match=rf'{truncated}: the image does not '
+                       r'decode'):
+        load(dict(img_path=truncated))

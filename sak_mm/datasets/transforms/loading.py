@@ -11,6 +11,9 @@ from sak_mm.fileio import read_label_map, read_png
 from sak_mm.registry import ANNOTATION_FORMATS, TRANSFORMS
 from sak_mm.structures import IGNORE_INDEX
 
+#: the EXIF tag of the stored pixels' orientation (1: as displayed)
+_EXIF_ORIENTATION = 0x0112
+
 
 @ANNOTATION_FORMATS.register_module('png_label_shift1')
 def _decode_label_shift1(path: str) -> np.ndarray:
@@ -164,19 +167,50 @@ def _decode_human_parts_mat(path: str) -> np.ndarray:
 class LoadImage(BaseTransform):
     """Read ``results['img_path']`` as an RGB ``uint8`` array.
 
+    A 16-bit grey image is scaled to 8 bits (``v / 257``; converting it
+    directly saturates every value above 255). An image whose EXIF
+    orientation is not the identity is refused: the labels are stored as
+    pixels, and whether they follow the stored or the displayed orientation
+    cannot be told. A file that does not decode is named in the error.
+
     Required Keys: img_path
     Added Keys: img, img_shape, ori_shape
     """
+
+    #: PIL modes of 16-bit grey images
+    SIXTEEN_BIT_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
     def transform(self, results: dict) -> dict:
         path = results['img_path']
         if not osp.isfile(path):
             raise FileNotFoundError(f'image file not found: {path}')
-        with Image.open(path) as img:
-            results['img'] = np.asarray(img.convert('RGB')).copy()
+        try:
+            with Image.open(path) as img:
+                results['img'] = self._rgb8(img, path)
+        except (OSError, SyntaxError) as err:  # PIL's decoding errors
+            raise OSError(f'{path}: the image does not decode ({err})') \
+                from err
         results['img_shape'] = results['img'].shape[:2]
         results['ori_shape'] = results['img'].shape[:2]
         return results
+
+    def _rgb8(self, img: Image.Image, path: str) -> np.ndarray:
+        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+        if orientation != 1:
+            raise ValueError(
+                f'{path}: EXIF orientation {orientation} (the pixels are '
+                f'stored rotated or mirrored); its labels are stored as '
+                f'pixels, so apply the orientation to the image file and its '
+                f'labels alike (e.g. PIL.ImageOps.exif_transpose) or remove '
+                f'the tag')
+        if img.mode in self.SIXTEEN_BIT_MODES:
+            grey = np.asarray(img, dtype=np.float64)
+            if grey.max() > 65535 or grey.min() < 0:
+                raise ValueError(f'{path}: a {img.mode} image with values '
+                                 f'outside [0, 65535]')
+            grey = np.round(grey / 257).astype(np.uint8)
+            return np.repeat(grey[..., None], 3, axis=2)
+        return np.asarray(img.convert('RGB')).copy()
 
 
 @TRANSFORMS.register_module()
