@@ -80,3 +80,18 @@ def test_selective_checkpointing_of_a_head_and_its_loss(amp):
     with pytest.raises(ValueError, match='statistics twice'):
         SimpleHead(in_channels=16, task='semseg', out_channels=5,
                    loss=dict(type='PixelCrossEntropyLoss'), with_cp=True)
+
+
+def test_a_head_set_to_none_is_named_with_the_way_to_drop_a_task():
+    """``--cfg-options model.heads.edge=None`` failed with "'NoneType'
+    object is not iterable"."""
+    import copy
+
+    from sak_mm.registry import MODELS
+    from tests.conftest import tiny_sak_cfg
+    cfg = tiny_sak_cfg(build_teachers=False)
+    cfg['heads'] = copy.deepcopy(cfg['heads'])
+    cfg['heads']['edge'] = None
+    with pytest.raises(TypeError, match=r"heads.edge is None, not a head "
+                       r"config; .*tasks=\['semseg', 'depth', 'normals'\]"):
+        MODELS.build(cfg)

@@ -141,6 +141,11 @@ class TaskHeads(BaseMultiTaskDecoder):
             raise ValueError('TaskHeads needs at least one head')
         self.tasks = list(heads)
         for task, cfg in heads.items():
+            if not isinstance(cfg, dict):
+                raise TypeError(
+                    f'heads.{task} is {cfg!r}, not a head config; to leave a '
+                    f'task out, list the others in the model\'s tasks (e.g. '
+                    f'tasks={[t for t in heads if t != task]})')
             self.add_module(
                 task, MODELS.build(dict(cfg, task=task,
                                         in_channels=in_channels)))
