@@ -70,12 +70,13 @@ class WeightFiles:
         self.folder = folder
         self.written = {}
 
-    def _path(self, cfg, suffix):
+    def _path(self, cfg, suffix) -> str:
+        """The file of the model ``cfg`` builds (one per distinct config)."""
         key = repr(sorted((k, repr(v)) for k, v in cfg.items()))
         if key not in self.written:
             self.written[key] = str(self.folder / f'{len(self.written)}'
                                     f'{suffix}')
-        return self.written[key], key
+        return self.written[key]
 
     def teacher(self, cfg) -> str:
         """A file laid out as the family's release, for the tiny model
@@ -84,7 +85,7 @@ class WeightFiles:
         keeps its file name's ending."""
         plain = {k: v for k, v in cfg.items() if k != 'checkpoint'}
         plain = ConfigDict(fill_crop(plain, RELEASE_SIZE))
-        path, key = self._path(plain, osp.splitext(cfg.checkpoint)[1])
+        path = self._path(plain, osp.splitext(cfg.checkpoint)[1])
         if not osp.exists(path):
             MODELS.build(plain).save_release_file(path)
         return path
@@ -93,7 +94,7 @@ class WeightFiles:
         """An mmpretrain classifier / mmseg segmentor checkpoint holding
         ``cfg``'s tiny backbone under ``backbone.``, beside a head."""
         plain = {k: v for k, v in cfg.items() if k != 'init_cfg'}
-        path, key = self._path(plain, '.pth')
+        path = self._path(plain, '.pth')
         if not osp.exists(path):
             state = MODELS.build(plain).state_dict()
             state = {f'backbone.{k}': v for k, v in state.items()}
