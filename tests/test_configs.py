@@ -174,26 +174,28 @@ def test_pascal_configs_follow_the_paper(name):
     assert metrics.sal.type == 'SaliencyMetric'
 
 
-def test_precision_switch_of_tools_train():
-    """`--amp fp32` turns the GPU configs' bf16 AMP off (the reference
-    math); `--amp bf16` turns it on for the fp32 demo."""
+def train_tool_config(config, *options):
+    """The config ``tools/train.py CONFIG *options`` trains (its own
+    argument parsing and merge)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         'train_tool', osp.join(ROOT, 'tools', 'train.py'))
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
-    argv = ['train.py', osp.join(ROOT, 'configs/sak/sak_vitl_nyud.py'),
-            '--amp', 'fp32']
+    argv = ['train.py', osp.join(ROOT, config), *options]
     with mock.patch('sys.argv', argv):
-        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+        return train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+
+
+def test_precision_switch_of_tools_train():
+    """`--amp fp32` turns the GPU configs' bf16 AMP off (the reference
+    math); `--amp bf16` turns it on for the fp32 demo."""
+    cfg = train_tool_config('configs/sak/sak_vitl_nyud.py', '--amp', 'fp32')
     assert cfg.optim_wrapper.type == 'OptimWrapper'
     assert 'dtype' not in cfg.optim_wrapper
     assert 'loss_scale' not in cfg.optim_wrapper
     assert cfg.optim_wrapper.clip_grad.max_norm == 10
-    argv = ['train.py', osp.join(ROOT, 'configs/demo/sak_tiny_demo.py'),
-            '--amp', 'bf16']
-    with mock.patch('sys.argv', argv):
-        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+    cfg = train_tool_config('configs/demo/sak_tiny_demo.py', '--amp', 'bf16')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
     assert cfg.optim_wrapper.loss_scale == dict(enabled=False)
@@ -321,17 +323,9 @@ def test_parts_built_for_the_crop_get_it_from_the_model():
 def test_a_single_task_run_of_any_config_from_the_command_line():
     """``tools/train.py CONFIG --cfg-options tasks=[depth]``: the model
     decodes, the datasets load and so the metrics score depth alone."""
-    import importlib.util
-
     from sak_mm.utils import apply_task_switch
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
-    argv = ['train.py', osp.join(ROOT, 'configs/sak/sak_vitl_nyud.py'),
-            '--cfg-options', 'tasks=[depth]']
-    with mock.patch('sys.argv', argv):
-        cfg = train.merge_args(Config.fromfile(argv[1]), train.parse_args())
+    cfg = train_tool_config('configs/sak/sak_vitl_nyud.py', '--cfg-options',
+                            'tasks=[depth]')
     cfg = apply_task_switch(cfg)
     assert cfg.model.tasks == ['depth']
     assert cfg.train_dataloader.dataset.tasks == ['depth']

@@ -119,16 +119,17 @@ def shrink_backbone(model, files):
         model.backbone = backbone = tiny(backbone)
         stem = backbone.stem
         if stem.get('init_cfg') is not None:
-            stem.init_cfg.checkpoint = files.backbone(with_crop(stem))
+            stem.init_cfg.checkpoint = files.backbone(at_test_crop(stem))
         return
     options, channels = TINY_BACKBONES[backbone.type]
     backbone.update(copy.deepcopy(options))
     model.decoder.in_channels = channels
     if model.get('pretrained') is not None:
-        model.pretrained.checkpoint = files.backbone(with_crop(backbone))
+        model.pretrained.checkpoint = files.backbone(at_test_crop(backbone))
 
 
-def with_crop(cfg):
+def at_test_crop(cfg):
+    """``cfg`` built for the tests' crop."""
     return ConfigDict(fill_crop(cfg, CROP))
 
 

@@ -151,10 +151,8 @@ class SAKDistiller(BaseMultiTaskModel):
             return TaskHeads(self.select_tasks(heads, tasks),
                              in_channels=width)
         if decoder:
-            if tasks is not None:
-                decoder = dict(
-                    decoder, heads=self.select_tasks(decoder['heads'], tasks))
-            return MODELS.build(dict(decoder, in_channels=width))
+            return MODELS.build(
+                dict(self.decoder_for(decoder, tasks), in_channels=width))
         return None
 
     @staticmethod

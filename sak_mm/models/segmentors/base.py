@@ -65,6 +65,15 @@ class BaseMultiTaskModel(BaseModel):
                            f'{list(heads)}')
         return {t: heads[t] for t in tasks}
 
+    @classmethod
+    def decoder_for(cls, decoder: dict,
+                    tasks: Optional[Sequence[str]]) -> dict:
+        """A multi-task decoder's config with the heads of ``tasks`` only
+        (:meth:`select_tasks`)."""
+        if tasks is None:
+            return decoder
+        return dict(decoder, heads=cls.select_tasks(decoder['heads'], tasks))
+
     def forward(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[SampleList] = None,

@@ -6,8 +6,8 @@ import torch
 from mmengine.logging import print_log
 
 from sak_mm.models.utils import with_crop
-from sak_mm.models.utils.weights import (load_strict_weights,
-                                         resize_grid_embedding)
+from sak_mm.models.utils.weights import (fit_grid_embedding,
+                                         load_strict_weights)
 from sak_mm.registry import MODELS
 from .base import BaseMultiTaskModel, SampleList
 
@@ -75,9 +75,7 @@ class MultiTaskEncoderDecoder(BaseMultiTaskModel):
         super().__init__(data_preprocessor, crop_size, init_cfg)
         if crop_size is not None:
             backbone = with_crop(backbone, crop_size)
-        if tasks is not None:
-            decoder = dict(decoder,
-                           heads=self.select_tasks(decoder['heads'], tasks))
+        decoder = self.decoder_for(decoder, tasks)
         self.backbone = MODELS.build(backbone)
         if 'in_channels' not in decoder:
             width = getattr(self.backbone, 'out_channels', None)
@@ -122,13 +120,11 @@ class MultiTaskEncoderDecoder(BaseMultiTaskModel):
         backbone's patch grid (mmpretrain ``VisionTransformer``: it was
         trained at another resolution, e.g. 384 px)."""
         own = getattr(self.backbone, 'pos_embed', None)
-        pos = state.get('pos_embed')
-        if own is None or pos is None or pos.shape == own.shape or \
-                pos.shape[-1] != own.shape[-1]:  # another width: named later
+        if own is None or 'pos_embed' not in state:
             return state
         prefix = getattr(self.backbone, 'num_extra_tokens', 1)
-        return dict(state, pos_embed=resize_grid_embedding(
-            state['pos_embed'], prefix, self.backbone.patch_resolution))
+        return dict(state, pos_embed=fit_grid_embedding(
+            state['pos_embed'], own, prefix, self.backbone.patch_resolution))
 
     def init_weights(self) -> None:
         super().init_weights()

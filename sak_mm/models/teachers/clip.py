@@ -10,7 +10,8 @@ from torch.nn.modules.module import register_module_module_registration_hook
 
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from sak_mm.models.utils.weights import (load_strict_weights,
+from sak_mm.models.utils.weights import (fit_grid_embedding,
+                                         load_strict_weights,
                                          resize_grid_embedding,
                                          save_torchscript_state)
 
@@ -185,13 +186,10 @@ class CLIPTeacher(TeacherWrapper):
             self.grid[0] * self.grid[1]
 
     def _resize_pos_embed(self, state: dict) -> dict:
-        pos = state.get('positional_embedding')
-        # (a file of another width is left as it is: the strict load names
-        # it with every mismatched shape)
-        if pos is not None and pos.shape[-1] == \
-                self.model.positional_embedding.shape[-1]:
-            state['positional_embedding'] = resize_grid_embedding(
-                state['positional_embedding'], self.num_prefix_tokens,
+        if 'positional_embedding' in state:
+            state['positional_embedding'] = fit_grid_embedding(
+                state['positional_embedding'],
+                self.model.positional_embedding, self.num_prefix_tokens,
                 self.grid)
         return state
 

@@ -8,7 +8,7 @@ from sak_mm.models.backbones.timm_keys import timm_vit_key_to_mmpretrain
 from sak_mm.models.utils import plain_drop_probs
 from sak_mm.registry import MODELS
 from .base import TeacherWrapper, crop_to_patch_multiple, default_levels
-from sak_mm.models.utils.weights import load_strict_weights, resize_grid_embedding
+from sak_mm.models.utils.weights import fit_grid_embedding, load_strict_weights
 
 
 def official_to_mmpretrain(state: dict) -> dict:
@@ -32,7 +32,7 @@ class DINOv2Teacher(TeacherWrapper):
             The position embedding is built for that grid and the
             checkpoint's (37 x 37 for the released weights, made at 518) is
             resampled to it once, at load, as the SAK reference's timm
-            models resample it (:func:`~.weights.resize_grid_embedding`).
+            models resample it (:func:`~.weights.fit_grid_embedding`).
             Other input sizes interpolate it on every call (mmpretrain's
             bicubic, without antialiasing).
         layer_scale_init_value (float): Must be non-zero for DINOv2 weights.
@@ -97,14 +97,10 @@ class DINOv2Teacher(TeacherWrapper):
         """The checkpoint in mmpretrain's layout, its position embedding
         resampled to the grid the teacher is built for."""
         state = official_to_mmpretrain(state)
-        pos, own = state.get('pos_embed'), self.model.pos_embed
-        # (a file of another width is left as it is: the strict load names
-        # it with every mismatched shape)
-        if pos is not None and pos.shape[-1] == own.shape[-1] and \
-                pos.shape != own.shape:
-            state['pos_embed'] = resize_grid_embedding(
-                pos, self.model.num_extra_tokens,
-                self.model.patch_resolution)
+        if 'pos_embed' in state:
+            state['pos_embed'] = fit_grid_embedding(
+                state['pos_embed'], self.model.pos_embed,
+                self.model.num_extra_tokens, self.model.patch_resolution)
         return state
 
     @property

@@ -158,6 +158,20 @@ def load_strict_weights(
     module.load_state_dict(state, strict=not allow_missing)
 
 
+def fit_grid_embedding(pos: Optional[torch.Tensor], own: torch.Tensor,
+                       num_prefix: int,
+                       grid: Sequence[int]) -> Optional[torch.Tensor]:
+    """A checkpoint's position embedding ``pos`` resampled to a model's
+    ``own`` (laid out on ``grid``) for a strict load. It is returned as it
+    is when there is none, when it already fits, and when its width
+    differs: that file is for another model, and the strict load names it
+    with every mismatched shape (resampling would fail on its grid)."""
+    if pos is None or pos.shape == own.shape or \
+            pos.shape[-1] != own.shape[-1]:
+        return pos
+    return resize_grid_embedding(pos, num_prefix, grid)
+
+
 def resize_grid_embedding(pos: torch.Tensor,
                           num_prefix: int,
                           new_grid: Sequence[int],
