@@ -31,9 +31,14 @@ Two backends compute the same counts:
 """
 import ctypes
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
+
+from sak_mm.utils.stop_signals import ignore_stop_signals, training_event
 
 THRESHOLDS = np.linspace(0.01, 0.99, 99)
 NMS_PRESETS = ('sak', 'invpt', None)
@@ -276,6 +281,29 @@ def summarize(counts: Sequence[np.ndarray],
         AP=ap)
 
 
+def _in_processes(func, args, num_workers: int) -> list:
+    """``[func(*a) for a in args]`` in ``num_workers`` forked processes
+    that ignore SIGTERM and SIGINT during training (a pre-empted run
+    finishes its validation, :mod:`sak_mm.utils.stop_signals`). A worker
+    that dies (the OOM killer, a kill) is an error within seconds, not a
+    hang (a ``multiprocessing.Pool`` replaced the worker and waited forever
+    for its lost task)."""
+    context = multiprocessing.get_context('fork')
+    with ProcessPoolExecutor(num_workers, mp_context=context,
+                             initializer=ignore_stop_signals,
+                             initargs=(training_event(), )) as pool:
+        try:
+            return list(pool.map(func, *zip(*args), chunksize=1))
+        except BrokenProcessPool as error:
+            raise RuntimeError(
+                f'a worker process of the boundary matching died (killed, '
+                f'e.g. by the out-of-memory killer) while {len(args)} '
+                f'images were matched in {num_workers} processes; run it '
+                f'with fewer (the metric\'s num_workers, e.g. --cfg-options '
+                f'val_evaluator.task_metrics.edge.num_workers=0) or more '
+                f'memory') from error
+
+
 def evaluate_images(pairs: Sequence[Tuple[np.ndarray, np.ndarray]],
                     max_dist: float,
                     nms: Optional[str] = 'sak',
@@ -287,13 +315,11 @@ def evaluate_images(pairs: Sequence[Tuple[np.ndarray, np.ndarray]],
     args = [(p, g, max_dist, nms, THRESHOLDS, seed, backend)
             for p, g in pairs]
     if num_workers > 0:
-        import multiprocessing as mp
         if backend == 'fast':  # compile here once: the workers inherit it
             line = np.zeros((16, 16), np.uint8)
             line[:, 8] = 200
             image_counts(line, line > 0, max_dist, nms, [0.5], seed, backend)
-        with mp.get_context('fork').Pool(num_workers) as pool:
-            counts = pool.starmap(image_counts, args, chunksize=1)
+        counts = _in_processes(image_counts, args, num_workers)
     else:
         counts = [image_counts(*a) for a in args]
     return summarize(counts)

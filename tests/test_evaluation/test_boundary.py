@@ -2,11 +2,15 @@
 """The boundary benchmark on hand-made cases with known matches, with
 each backend (the reference one where pyEdgeEval is installed)."""
 import importlib.util
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
 import torch
 
+from sak_mm.evaluation import boundary
 from sak_mm.evaluation.boundary import (evaluate_images, image_counts,
                                         seg2bmap, summarize)
 from sak_mm.registry import METRICS
@@ -95,6 +99,27 @@ def test_results_are_deterministic_and_independent_of_workers(backend):
     again = evaluate_images(pairs, 0.011, num_workers=0, backend=backend)
     parallel = evaluate_images(pairs, 0.011, num_workers=2, backend=backend)
     assert serial == again == parallel
+
+
+def counts_or_die(pred, *args):
+    """image_counts, except that the worker given an image whose first
+    pixel is 1 is killed (as by the out-of-memory killer)."""
+    if pred[0, 0] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return image_counts(pred, *args)
+
+
+def test_a_dead_matching_worker_is_an_error_not_a_hang(monkeypatch):
+    """A multiprocessing.Pool replaced the killed worker and waited forever
+    for its lost image (training blocked at 0 % CPU)."""
+    pairs = [(line(50, 0.8), line(50, 1) > 0) for _ in range(4)]
+    pairs[2][0][0, 0] = 1
+    monkeypatch.setattr(boundary, 'image_counts', counts_or_die)
+    start = time.time()
+    with pytest.raises(RuntimeError, match='a worker process of the boundary '
+                       'matching died.*4 images.*2 processes.*num_workers'):
+        evaluate_images(pairs, 0.011, num_workers=2)
+    assert time.time() - start < 30
 
 
 def test_boundary_metric_reads_predictions_and_label_maps(tmp_path, backend):
