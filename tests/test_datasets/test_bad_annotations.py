@@ -61,6 +61,25 @@ def test_ids_listed_twice_in_a_split_are_refused(rooms):
         dataset(rooms)
 
 
+def test_maps_without_a_valid_pixel_are_logged_once(rooms, monkeypatch):
+    """A class map all void or a depth map all missing trains and scores
+    nothing; it used to pass without a word."""
+    from sak_mm.datasets.transforms import loading
+    logged = []
+    monkeypatch.setattr(loading, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    segmentation, depth = first(rooms, 'segmentation'), first(rooms, 'depth')
+    Image.fromarray(np.zeros((30, 40), np.uint8)).save(segmentation)
+    np.save(depth, np.zeros((30, 40), np.float32))
+    data = dataset(rooms)
+    data[0], data[0], data[1]
+    assert logged == [
+        f'{segmentation}: the semseg map has no valid pixel (nothing to '
+        f'train or score on this image)',
+        f'{depth}: the depth map has no valid pixel (nothing to train or '
+        f'score on this image)']
+
+
 def test_soft_boundary_maps_are_refused(rooms):
     path = first(rooms, 'edge')
     edge = np.asarray(Image.open(path)).copy()

@@ -1,10 +1,12 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Loading of images and dense annotations from their on-disk formats."""
+import logging
 import os.path as osp
-from typing import Sequence
+from typing import Sequence, Set
 
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 from PIL import Image
 
 from sak_mm.fileio import read_label_map, read_png
@@ -228,7 +230,9 @@ class LoadDenseAnnotations(BaseTransform):
     A file that fails to decode is named in the error; when the dataset
     gives ``num_classes`` (``{task: n}``), class maps with values outside
     ``[0, n)`` and the ignore index are refused, naming the file and the
-    values.
+    values. A map without one valid pixel (a class map all ignore, depth
+    all missing, normals all zero), which trains and scores nothing, is
+    logged once per file and process.
 
     Required Keys: gt_files, img_shape
     Optional Keys: num_classes
@@ -260,9 +264,36 @@ class LoadDenseAnnotations(BaseTransform):
             classes = results.get('num_classes', {}).get(task)
             if classes is not None:
                 _check_classes(arr, classes, task, path)
+            if not has_valid_pixel(arr, task, classes is not None):
+                _warn_once(f'{path}: the {task} map has no valid pixel '
+                           f'(nothing to train or score on this image)')
             fields[task] = arr
         results['gt_fields'] = fields
         return results
+
+
+#: the messages :func:`_warn_once` has logged in this process
+_WARNED: Set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print_log(message, logger='current', level=logging.WARNING)
+
+
+def has_valid_pixel(arr: np.ndarray, task: str, class_map: bool) -> bool:
+    """Whether an annotation map holds a pixel that losses and metrics use:
+    a class other than the ignore index, a depth above 0 (0 is missing), a
+    non-zero normal; every map of the other tasks (a boundary map without
+    a boundary is an answer)."""
+    if class_map:
+        return bool((arr != IGNORE_INDEX).any())
+    if task == 'depth':
+        return bool((arr > 0).any())
+    if task == 'normals':
+        return bool(arr.any())
+    return True
 
 
 def _check_classes(label: np.ndarray, num_classes: int, task: str,
