@@ -44,5 +44,12 @@ visualizer = dict(type='MultiTaskVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
+# a load_from file with tensors of other shapes, or keys the model lacks, is
+# refused; False loads it anyway, leaving those weights at init
+load_strict = True
 resume = False
+# --resume refuses a config whose max_iters, optimizer, schedulers or batch
+# size differ from the checkpoint's (the optimizer and schedulers continue
+# as saved); True resumes anyway, with a warning naming them
+resume_allow_changes = False
 randomness = dict(seed=0)

@@ -101,25 +101,48 @@ def list_checkpoints(folder: str) -> List[str]:
     return [path for _, path in sorted(found)]
 
 
-def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
-    """The checkpoint ``--resume`` continues from, and why: the one
-    ``last_checkpoint`` names if it exists, else the newest checkpoint in
-    ``work_dir``, else None."""
+def _step(path: str) -> int:
+    match = _CHECKPOINT_NAME.match(osp.basename(path))
+    return int(match.group(1)) if match else -1
+
+
+def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], str, bool]:
+    """The checkpoint ``--resume`` continues from, why, and whether that
+    overrides what ``last_checkpoint`` says (worth a warning).
+
+    It is the one ``last_checkpoint`` names, unless the work dir holds
+    checkpoints of its own and that one is outside it (another run's) or
+    older than the newest of them (a kill between a checkpoint and its
+    ``last_checkpoint``): then the newest in the work dir. Without a usable
+    ``last_checkpoint``, the newest checkpoint in ``work_dir``, else None.
+    """
+    found = list_checkpoints(work_dir)
+    newest = found[-1] if found else None
     record = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(record):
         with open(record) as f:
             named = f.read().strip()
         if named and osp.isfile(named):
-            return named, f'last_checkpoint names {named}'
+            said = f'last_checkpoint names {named}'
+            if newest is None or osp.samefile(named, newest):
+                return named, said, False
+            if not osp.samefile(osp.dirname(osp.abspath(named)), work_dir):
+                return newest, (f'{said}, outside the work dir {work_dir}: '
+                                f'resuming from the newest checkpoint in it, '
+                                f'{newest}, instead'), True
+            if _step(newest) > _step(named):
+                return newest, (f'{said}, but {newest} is newer: resuming '
+                                f'from {newest} instead (to resume an older '
+                                f'one, name it: --resume {named})'), True
+            return named, said, False
         reason = ('last_checkpoint is empty' if not named else
                   f'last_checkpoint names {named}, which does not exist')
     else:
         reason = f'there is no last_checkpoint in {work_dir}'
-    found = list_checkpoints(work_dir)
-    if found:
-        return found[-1], (f'{reason}; resuming from the newest checkpoint '
-                           f'there, {found[-1]}')
-    return None, f'{reason} and no checkpoint to resume from'
+    if newest:
+        return newest, (f'{reason}; resuming from the newest checkpoint '
+                        f'there, {newest}'), False
+    return None, f'{reason} and no checkpoint to resume from', False
 
 
 @register_backend('atomic_local')

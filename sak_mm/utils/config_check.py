@@ -33,7 +33,8 @@ READ_KEYS = frozenset({
     'visualizer', 'default_scope', 'randomness', 'experiment_name',
     'activation_checkpointing', 'compile', 'efficient_conv_bn_eval',
     'find_unused_parameters', 'model_wrapper_cfg', 'sync_bn', 'runner_type',
-    'custom_imports', 'tensorboard', 'fused_kernels', 'tasks'
+    'custom_imports', 'tensorboard', 'fused_kernels', 'tasks', 'load_strict',
+    'resume_allow_changes'
 })
 
 #: modules whose annotations are checked (sak_mm's own, and the few library

@@ -6,15 +6,15 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 
 
-def options(rooms, iters, interval=2, keep=1):
+def options(rooms, iters, interval=2, keep=1, workers=0):
     """The demo, small and deterministic (two uninterrupted runs are
-    bit-identical)."""
+    bit-identical), its training data loaded by ``workers`` processes."""
     return {
         'randomness.deterministic': True,
         'train_dataloader.dataset.data_root': rooms,
         'val_dataloader.dataset.data_root': rooms,
         'test_dataloader.dataset.data_root': rooms,
-        'train_dataloader.num_workers': 0,
+        'train_dataloader.num_workers': workers,
         'val_dataloader.num_workers': 0,
         'test_dataloader.num_workers': 0,
         'train_dataloader.batch_size': 2,

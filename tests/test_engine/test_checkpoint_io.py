@@ -105,7 +105,8 @@ def test_resume_from_a_checkpoint_of_the_earlier_code(tmp_path):
         'model.backbone.stem.arch.feedforward_channels=32',
         'model.backbone.stem.arch.num_heads=2', 'train_cfg.max_iters=3',
         'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
-        'param_scheduler.0.end=3', 'default_hooks.logger.interval=1']
+        'param_scheduler.0.end=3', 'default_hooks.logger.interval=1',
+        'resume_allow_changes=True']  # one iteration more than saved
     with mock.patch.object(sys, 'argv', [
             'train.py', DEMO_CONFIG, '--work-dir', str(work), '--resume',
             '--cfg-options', *overrides]):

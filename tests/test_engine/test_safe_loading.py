@@ -211,7 +211,8 @@ def test_plain_mmengine_checkpoints_load_and_resume(unsafe_env, tmp_path,
                    *[f'{k}={v}' for k, v in options(rooms, 2).items()])
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'semseg/mIoU' in out.stdout + out.stderr
-    resumed = SAKRunner.from_cfg(demo_cfg(rooms, work, 4, resume=True))
+    resumed = SAKRunner.from_cfg(demo_cfg(rooms, work, 4, resume=True,
+                                          resume_allow_changes=True))
     resumed.train()
     assert resumed.iter == 4
     history = load_checkpoint_file(str(work / 'iter_4.pth'))[

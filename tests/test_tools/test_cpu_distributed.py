@@ -45,7 +45,8 @@ def test_dist_train_sh_trains_and_resumes_on_two_cpu_processes(
          '--cfg-options'] + [f'{k}={v}' for k, v in opts.items()])
     assert load_checkpoint_file(osp.join(work, 'iter_2.pth'))['meta'][
         'iter'] == 2
-    opts = options(rooms, iters=4, keep=3)
+    # a longer run: the schedule continues as saved (its end stays 2)
+    opts = dict(options(rooms, iters=4, keep=3), resume_allow_changes=True)
     out = run(['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', work,
                '--resume', '--cfg-options'] +
               [f'{k}={v}' for k, v in opts.items()])

@@ -90,10 +90,9 @@ def test_demo_train_test_resume(rooms, tmp_path):
     assert after['edge/odsF'] > before['edge/odsF'] + 10
 
     # resume from the middle checkpoint and finish the schedule again
-    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
-        f.write(osp.join(work, f'iter_{ITERS // 2}.pth'))
     run_tool('train.py', CONFIG, '--work-dir', work, '--resume',
-             '--cfg-options', *options(rooms))
+             osp.join(work, f'iter_{ITERS // 2}.pth'), '--cfg-options',
+             *options(rooms))
     resumed = torch.load(ckpt, weights_only=True)
     assert resumed['meta']['iter'] == ITERS
     assert resumed['meta']['time'] != state['meta']['time']  # rewritten
@@ -119,9 +118,8 @@ def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
         run_tool('train.py', CONFIG, *args)
         first = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
         assert first['optimizer']['loss_scaler'] == {}  # disabled scaler
-        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
-            f.write(osp.join(work, 'iter_2.pth'))
-        run_tool('train.py', CONFIG, '--resume', *args)
+        run_tool('train.py', CONFIG, '--resume', osp.join(work, 'iter_2.pth'),
+                 *args)
     resumed = torch.load(osp.join(work, 'iter_4.pth'), weights_only=True)
     assert resumed['meta']['iter'] == 4
     assert resumed['meta']['time'] != first['meta']['time']
