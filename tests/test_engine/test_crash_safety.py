@@ -92,7 +92,7 @@ def checkpoints(work):
 def uninterrupted(rooms, tmp_path_factory):
     """The final checkpoint of the 6-iteration run, never killed."""
     work = tmp_path_factory.mktemp('uninterrupted')
-    finish(start_training(work, options(rooms, iters=6)))
+    finish(start_training(work, options(rooms, iters=6, validate=False)))
     return load_checkpoint_file(str(work / 'iter_6.pth'))
 
 
@@ -108,23 +108,22 @@ def assert_same_training_state(want, got):
                                    index][name])), (index, name)
 
 
-@pytest.mark.parametrize('stall', ['iter_6.pth:before_write',
-                                   'iter_4.pth:mid_write',
+@pytest.mark.parametrize('stall', ['iter_4.pth:mid_write',
                                    'iter_4.pth:after_rename'])
 def test_kill_during_or_after_a_save_loses_nothing(stall, rooms, tmp_path,
                                                    uninterrupted):
-    """SIGKILL once the iter_4 save is complete (iterations 5-6 done, not
-    saved), while iter_4.pth is half written, or right after its rename
+    """SIGKILL while iter_4.pth is half written, or right after its rename
     (last_checkpoint still naming iter_2); with max_keep_ckpts=1, mmengine
     would have deleted iter_2 before writing iter_4. --resume then finishes
     the run, and its weights and optimizer state equal the uninterrupted
     run's bit for bit (torch's generator states are in the checkpoints, so
-    the MoR noisy gating draws the same noise again)."""
+    the MoR noisy gating draws the same noise again). (A resume from a
+    checkpoint followed by unsaved iterations is the SIGTERM test's.)"""
     work = tmp_path / 'work'
-    opts = options(rooms, iters=6)
+    opts = options(rooms, iters=6, validate=False)
     proc = start_training(work, opts, stall=stall, tmp=tmp_path)
     wait_for(lambda: osp.exists(tmp_path / 'stalled'), proc)
-    if stall == 'iter_6.pth:before_write':
+    if stall == 'iter_4.pth:mid_write':
         # the training process holds the work dir: a second run is refused,
         # naming it
         with pytest.raises(WorkDirBusyError, match=f'in use by another '
@@ -136,22 +135,17 @@ def test_kill_during_or_after_a_save_loses_nothing(stall, rooms, tmp_path,
 
     named = last_named(work)
     assert named is not None and osp.isfile(named)
-    state = load_checkpoint_file(named)
-    assert state['meta']['iter'] in (2, 4)
-    moment = stall.split(':')[1]
-    if moment == 'before_write':
-        assert named.endswith('iter_4.pth')
-        assert not osp.exists(work / 'iter_2.pth')  # rotated after the save
-    if moment == 'mid_write':
-        assert named.endswith('iter_2.pth')
+    assert named.endswith('iter_2.pth')
+    assert load_checkpoint_file(named)['meta']['iter'] == 2
+    if stall == 'iter_4.pth:mid_write':
         assert any(n.endswith('.tmp') for n in os.listdir(work))
-    if moment == 'after_rename':
-        assert named.endswith('iter_2.pth') and osp.isfile(work / 'iter_4.pth')
+    else:
+        assert osp.isfile(work / 'iter_4.pth')
 
     # the kill released the work dir's lock
     out = finish(start_training(work, opts, resume=True))
     assert 'last_checkpoint names' in out
-    if moment == 'after_rename':
+    if stall == 'iter_4.pth:after_rename':
         assert 'but {} is newer'.format(work / 'iter_4.pth') in out
     assert osp.isfile(work / 'iter_6.pth')
     assert not any(n.endswith('.tmp') for n in os.listdir(work))
@@ -173,7 +167,8 @@ def test_sigterm_saves_at_the_iteration_boundary_and_resumes_exactly(
     once, rc -15, losing iterations 1-3); --resume ends where the
     uninterrupted run did, bit for bit."""
     work = tmp_path / 'work'
-    opts = options(rooms, iters=6, interval=4, workers=1)
+    opts = options(rooms, iters=6, interval=4, workers=1,
+                   validate=False)
     signalled = dict(opts, **{'default_hooks.signal.type': 'SignalGroupHook',
                               'default_hooks.signal.at': 3,
                               'default_hooks.signal.signame': 'SIGTERM'})
@@ -187,9 +182,9 @@ def test_sigterm_saves_at_the_iteration_boundary_and_resumes_exactly(
         uninterrupted, load_checkpoint_file(str(work / 'iter_6.pth')))
 
 
-def runner_cfg(rooms, work, iters, **kwargs):
+def runner_cfg(rooms, work, iters, validate=False, **kwargs):
     cfg = Config.fromfile(DEMO)
-    cfg.merge_from_dict(options(rooms, iters, **kwargs))
+    cfg.merge_from_dict(options(rooms, iters, validate=validate, **kwargs))
     cfg.work_dir = str(work)
     cfg.visualizer.name = f'{work}-{time.time()}'
     return cfg
@@ -277,16 +272,7 @@ def test_resume_finds_the_newest_checkpoint_without_last_checkpoint(
     runner = SAKRunner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 6
-    assert osp.isfile(work / 'iter_6.pth')
-    # a stale last_checkpoint (its file deleted) falls back as well
-    (work / 'last_checkpoint').write_text(str(work / 'iter_99.pth'))
-    cfg = runner_cfg(rooms, work, iters=8, keep=3)
-    cfg.resume = cfg.resume_allow_changes = True
-    runner = SAKRunner.from_cfg(cfg)
-    runner.train()
-    assert runner.iter == 8
-    meta = load_checkpoint_file(str(work / 'iter_8.pth'))['meta']
-    assert meta['iter'] == 8
+    assert load_checkpoint_file(str(work / 'iter_6.pth'))['meta']['iter'] == 6
 
 
 def test_a_fresh_run_refuses_to_write_over_old_checkpoints(rooms, tmp_path):
@@ -310,7 +296,8 @@ def test_a_fresh_run_refuses_to_write_over_old_checkpoints(rooms, tmp_path):
 def test_resume_follows_the_newest_checkpoint_of_its_own_work_dir(tmp_path):
     """last_checkpoint naming another run's file, or one older than the
     newest in the work dir, is overridden with a warning naming both (the
-    work dir's newer iter_4 was skipped from then on)."""
+    work dir's newer iter_4 was skipped from then on); a missing, empty or
+    stale last_checkpoint falls back to the newest checkpoint."""
     work, other = tmp_path / 'work', tmp_path / 'other'
     for path in (work / 'iter_2.pth', work / 'iter_4.pth',
                  other / 'iter_8.pth'):
@@ -319,11 +306,16 @@ def test_resume_follows_the_newest_checkpoint_of_its_own_work_dir(tmp_path):
     for named, want, overridden, said in [
             (other / 'iter_8.pth', 'iter_4.pth', True, 'outside the work dir'),
             (work / 'iter_2.pth', 'iter_4.pth', True, 'is newer'),
-            (work / 'iter_4.pth', 'iter_4.pth', False, 'names')]:
+            (work / 'iter_4.pth', 'iter_4.pth', False, 'names'),
+            (work / 'iter_99.pth', 'iter_4.pth', False, 'does not exist'),
+            ('', 'iter_4.pth', False, 'is empty')]:
         (work / 'last_checkpoint').write_text(str(named))
         path, why, warn = resume_checkpoint(str(work))
         assert (path, warn) == (str(work / want), overridden)
         assert str(named) in why and said in why
+    os.remove(work / 'last_checkpoint')
+    assert resume_checkpoint(str(work))[0] == str(work / 'iter_4.pth')
+    assert resume_checkpoint(str(other / 'empty'))[0] is None
 
 
 class RecordMetrics(Hook):
@@ -353,14 +345,14 @@ def test_ctrl_c_in_the_final_validation_then_resume_validates(rooms,
     iteration, runs the final validation, which it used to skip (rc 0 and
     no final metrics)."""
     work = tmp_path / 'work'
-    cfg = runner_cfg(rooms, work, iters=2)
+    cfg = runner_cfg(rooms, work, iters=2, validate=True)
     cfg.custom_hooks = [dict(type='CtrlCInValidationHook')]
     with pytest.raises(SystemExit) as stop:
         SAKRunner.from_cfg(cfg).train()
     assert stop.value.code == 130
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert last_named(work).endswith('iter_2.pth')
-    cfg = runner_cfg(rooms, work, iters=2)
+    cfg = runner_cfg(rooms, work, iters=2, validate=True)
     cfg.resume = True
     runner = SAKRunner.from_cfg(cfg)
     record = RecordMetrics()
@@ -385,15 +377,10 @@ def test_resume_refuses_a_changed_config_or_a_file_that_does_not_fit(
     with pytest.raises(RuntimeError, match=r'(?s)differs in what the '
                        r'checkpoint restores:.*train_cfg.max_iters: 2 -> 4.*'
                        r'param_scheduler.*resume_allow_changes=True'):
-        SAKRunner.from_cfg(cfg).train()
-    cfg = runner_cfg(rooms, work, iters=4)
-    cfg.resume = True
-    cfg.resume_allow_changes = True
-    runner = SAKRunner.from_cfg(cfg)
-    runner.train()
-    assert runner.iter == 4
+        SAKRunner.from_cfg(cfg).load_or_resume()
+    # (resume_allow_changes=True goes on: the tests that extend a run)
 
-    state = load_checkpoint_file(str(work / 'iter_4.pth'))
+    state = load_checkpoint_file(str(work / 'iter_2.pth'))
     weight = state['state_dict']['heads.semseg.cls.weight']
     state['state_dict']['heads.semseg.cls.weight'] = weight[:3]
     other = str(tmp_path / 'other.pth')
@@ -406,7 +393,7 @@ def test_resume_refuses_a_changed_config_or_a_file_that_does_not_fit(
     cfg = runner_cfg(rooms, tmp_path / 'new', iters=6)
     cfg.resume, cfg.load_from = True, other
     with pytest.raises(RuntimeError, match=shape + '.*a resume loads every'):
-        SAKRunner.from_cfg(cfg).train()
+        SAKRunner.from_cfg(cfg).load_or_resume()
     cfg.resume = False
     with pytest.raises(RuntimeError, match=shape + '.*load_strict=False'):
         SAKRunner.from_cfg(cfg).load_or_resume()

@@ -43,7 +43,7 @@ def overrides(root):
         'train_cfg.max_iters': ITERS,
         'train_cfg.val_interval': ITERS,
         'param_scheduler.0.end': ITERS,
-        'default_hooks.checkpoint.interval': ITERS // 2,
+        'default_hooks.checkpoint.interval': ITERS // 4,
         'default_hooks.checkpoint.max_keep_ckpts': 3,
     }
 
@@ -89,16 +89,16 @@ def test_demo_train_test_resume(rooms, tmp_path):
     # the trained model finds the rooms' boundaries
     assert after['edge/odsF'] > before['edge/odsF'] + 10
 
-    # resume from the middle checkpoint and finish the schedule again
+    # resume from the last checkpoint but one and finish the schedule again
     run_tool('train.py', CONFIG, '--work-dir', work, '--resume',
-             osp.join(work, f'iter_{ITERS // 2}.pth'), '--cfg-options',
+             osp.join(work, f'iter_{3 * ITERS // 4}.pth'), '--cfg-options',
              *options(rooms))
     resumed = torch.load(ckpt, weights_only=True)
     assert resumed['meta']['iter'] == ITERS
     assert resumed['meta']['time'] != state['meta']['time']  # rewritten
     logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
     with open(logs[-1]) as f:
-        assert f'resumed epoch: 0, iter: {ITERS // 2}' in f.read()
+        assert f'resumed epoch: 0, iter: {3 * ITERS // 4}' in f.read()
 
 
 def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
