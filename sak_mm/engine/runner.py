@@ -16,7 +16,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner
 
 from sak_mm.registry import MODEL_WRAPPERS, RUNNERS
-from sak_mm.utils.config_check import check_config
+from sak_mm.utils.config_check import check_config, value_at
 from sak_mm.utils.runtime import apply_speed_switch, apply_task_switch
 from sak_mm.utils.stop_signals import IgnoreStopSignals, StopSignals
 from .checkpoint_io import from_plain, resume_checkpoint, to_plain
@@ -75,23 +75,14 @@ class FinalValidationHook(Hook):
         runner.val_loop.run()
 
 
-def _entry(cfg: dict, key: str):
-    for part in key.split('.'):
-        if not isinstance(cfg, dict) or part not in cfg:
-            return None
-        cfg = cfg[part]
-    return cfg
-
-
 def changed_for_resume(saved_cfg: str, cfg) -> List[str]:
     """The :data:`RESUME_KEYS` whose value in ``cfg`` differs from the one
     in a checkpoint's config (its ``meta['cfg']`` text), as
     ``'key: saved -> now'`` lines."""
-    saved = Config.fromstring(saved_cfg, file_format='.py').to_dict()
-    cfg = cfg.to_dict()
+    saved = Config.fromstring(saved_cfg, file_format='.py')
     lines = []
     for key in RESUME_KEYS:
-        before, now = _entry(saved, key), _entry(cfg, key)
+        before, now = value_at(saved, key), value_at(cfg, key)
         if before != now:
             lines.append(f'{key}: {before!r} -> {now!r}')
     return lines

@@ -5,7 +5,6 @@ import os
 import os.path as osp
 import socket
 import time
-from typing import Optional
 
 #: the lock file, in the work dir
 LOCK_NAME = '.train.lock'
@@ -63,9 +62,8 @@ class WorkDirLock:
         return self
 
     def __exit__(self, *exc) -> None:
-        file: Optional = self._file
-        if file is not None:
-            file.truncate(0)
-            fcntl.flock(file, fcntl.LOCK_UN)
-            file.close()
+        if self._file is not None:
+            self._file.truncate(0)
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
             self._file = None

@@ -407,7 +407,7 @@ _POSITIVE_COUNTS = (
 _NUMERIC_OPTIMIZER_ARGS = ('lr', 'weight_decay', 'momentum', 'eps')
 
 
-def _at(cfg, path: str):
+def value_at(cfg, path: str):
     """The value at a dotted key path of a config, or None."""
     value = cfg
     for part in path.split('.'):
@@ -429,17 +429,17 @@ def value_problems(cfg) -> List[str]:
     by key path."""
     problems = []
     for path, meaning in _POSITIVE_COUNTS:
-        value = _at(cfg, path)
+        value = value_at(cfg, path)
         # (other types are the argument check's to name)
         if _is_number(value) and value < 1:
             problems.append(f'{path}: expects a whole number >= 1 ({meaning})'
                             f', got {value!r}')
-    interval = _at(cfg, 'default_hooks.checkpoint.interval')
+    interval = value_at(cfg, 'default_hooks.checkpoint.interval')
     if _is_number(interval) and (interval == 0 or interval < -1):
         problems.append(f'default_hooks.checkpoint.interval: expects a whole '
                         f'number >= 1 (iterations or epochs between '
                         f'checkpoints) or -1 (none), got {interval!r}')
-    optimizer = _at(cfg, 'optim_wrapper.optimizer') or {}
+    optimizer = value_at(cfg, 'optim_wrapper.optimizer') or {}
     for name in _NUMERIC_OPTIMIZER_ARGS:
         if name in optimizer and not _is_number(optimizer[name]):
             problems.append(f'optim_wrapper.optimizer.{name}: expects a '
