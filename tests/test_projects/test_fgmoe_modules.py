@@ -1,15 +1,18 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """FGMoE's pieces by hand-computed values: routing (eq. (11)-(13)), shared
-experts (eq. (14)), routed dispatch against the dense reference, the
+experts (eq. (14)), routed dispatch against the dense reference, eq. (3)'s
+channel-wise deformable operator against torchvision's deform_conv2d, the
 deformable mixer against plain convolution and softmax attention, the
 global residual (eq. (15)) and parameter counts by formula."""
 import pytest
 import torch
 import torch.nn.functional as F
+from torchvision.ops import deform_conv2d
 
-from projects.fgmoe.fgmoe import (DeformableConv2d, DeformableMixer,
-                                  FGMoEDecoder, FineGrainedMoE, TopKRouter,
-                                  balance_loss)
+from projects.fgmoe.fgmoe import (ChannelwiseDeformConv, DeformableConv2d,
+                                  DeformableMixer, FGMoEDecoder,
+                                  FineGrainedMoE, TopKRouter, balance_loss,
+                                  sample_per_channel)
 
 
 def test_router_keeps_top_k_and_renormalises():
@@ -140,18 +143,79 @@ def test_zero_offset_deformable_conv_is_plain_conv():
                                atol=1e-5)
 
 
-def test_mixer_is_conv_then_softmax_attention():
-    """Eq. (1)-(6) written out with plain convolution and an explicit
-    softmax attention (zero offsets at init)."""
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+@pytest.mark.parametrize('offsets', ['zero', 'integer', 'fractional'])
+def test_channelwise_operator_is_deform_conv2d_with_one_group_per_channel(
+        dtype, offsets):
+    """Eq. (3) as torchvision computes it (a 1 x 1 kernel, C offset groups):
+    the same values and the same gradients for the input, the offsets, the
+    weight and the bias -- at zero offsets (where training starts), at
+    whole pixels (the kink of bilinear sampling) and beyond the border."""
     torch.manual_seed(0)
-    mixer = DeformableMixer(8, kernel_size=3, num_heads=2).eval()
+    b, c, h, w = 2, 6, 5, 7
+    x = torch.randn(b, c, h, w, dtype=dtype, requires_grad=True)
+    offset = {
+        'zero': torch.zeros(b, 2 * c, h, w, dtype=dtype),
+        'integer': torch.randint(-3, 4, (b, 2 * c, h, w)).to(dtype),
+        'fractional': 3 * torch.randn(b, 2 * c, h, w, dtype=dtype),
+    }[offsets].requires_grad_(True)
+    weight = torch.randn(c, c, 1, 1, dtype=dtype, requires_grad=True)
+    bias = torch.randn(c, dtype=dtype, requires_grad=True)
+    grad = torch.randn(b, c, h, w, dtype=dtype)
+    inputs = (x, offset, weight, bias)
+    ours = F.conv2d(sample_per_channel(x, offset), weight, bias)
+    ref = deform_conv2d(x, offset, weight, bias)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else {}
+    torch.testing.assert_close(ours, ref, **tol)
+    for g_ours, g_ref in zip(torch.autograd.grad(ours, inputs, grad),
+                             torch.autograd.grad(ref, inputs, grad)):
+        torch.testing.assert_close(g_ours, g_ref, **tol)
+
+
+def test_channelwise_sampling_in_bf16_keeps_positions_exact():
+    """bf16 maps (autocast) wider than 256 pixels: the positions are not
+    rounded to bf16 (which spaces integers 2 apart there)."""
+    x = torch.randn(1, 2, 2, 300)
+    offset = torch.full((1, 4, 2, 300), 0.5)
+    out = sample_per_channel(x.bfloat16(), offset.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(),
+                               sample_per_channel(x.bfloat16().float(),
+                                                  offset),
+                               rtol=1e-2, atol=1e-2)
+
+
+def test_channelwise_deform_conv_starts_as_1x1_conv_and_moves_channels():
+    torch.manual_seed(0)
+    dc = ChannelwiseDeformConv(4)
+    x = torch.randn(1, 4, 6, 8, requires_grad=True)
+    out = dc(x)
+    torch.testing.assert_close(out, dc.mix(x))
+    out.square().sum().backward()
+    assert dc.offset[1].weight.grad.abs().sum() > 0  # the offsets learn
+    # channel 1 displaced one pixel right ((dy, dx) = (0, 1)), the others
+    # in place: only channel 1's contribution moves
+    with torch.no_grad():
+        dc.offset[1].bias.zero_()
+        dc.offset[1].bias[3] = 1.0
+    shifted = x.detach().clone()
+    shifted[:, 1, :, :-1] = shifted[:, 1, :, 1:].clone()
+    shifted[:, 1, :, -1] = 0
+    torch.testing.assert_close(dc(x), dc.mix(shifted))
+    assert sum(p.numel() for p in dc.parameters()) == (
+        (4 * 18 * 9 + 18) + (18 // 2 * 8 * 9 + 8) + (4 * 4 + 4))
+
+
+def test_mixer_is_eq_1_to_6_with_plain_convolution_and_softmax_attention():
+    """Eq. (1)-(6) written out with plain convolution and an explicit
+    softmax attention (zero offsets at init): ``X_a`` is the attention
+    output alone (eq. (6)); ``attn_residual=True`` adds ``X_C'``."""
+    torch.manual_seed(0)
+    mixer = DeformableMixer(8, num_heads=2).eval()
     x = torch.randn(2, 8, 5, 6)
-    out = mixer(x)
     conv1, _, bn1 = mixer.channel_conv
     h = bn1(F.gelu(conv1(x)))
-    dc = mixer.deform_conv
-    h = h + mixer.deform_post[1](F.gelu(
-        F.conv2d(h, dc.weight, dc.bias, padding=1)))
+    h = h + mixer.deform_post[1](F.gelu(mixer.deform_conv.mix(h)))
     tokens = h.flatten(2).transpose(1, 2)
     q, k, v = mixer.qkv(mixer.norm(tokens)).chunk(3, dim=-1)
 
@@ -159,9 +223,17 @@ def test_mixer_is_conv_then_softmax_attention():
         return t.reshape(2, 30, 2, 4).transpose(1, 2)
 
     attn = torch.softmax(heads(q) @ heads(k).transpose(-1, -2) / 2.0, -1)
-    a = (attn @ heads(v)).transpose(1, 2).reshape(2, 30, 8)
-    torch.testing.assert_close(out, tokens + mixer.proj(a), rtol=1e-5,
-                               atol=1e-5)
+    a = mixer.proj((attn @ heads(v)).transpose(1, 2).reshape(2, 30, 8))
+    torch.testing.assert_close(mixer(x), a, rtol=1e-5, atol=1e-5)
+    mixer.attn_residual = True
+    torch.testing.assert_close(mixer(x), tokens + a, rtol=1e-5, atol=1e-5)
+
+
+def test_mixer_3x3_option_and_a_wrong_name():
+    mixer = DeformableMixer(8, deform='3x3', num_heads=2)
+    assert isinstance(mixer.deform_conv, DeformableConv2d)
+    with pytest.raises(ValueError, match="'channelwise', '3x3'"):
+        DeformableMixer(8, deform='1x3')
 
 
 def _decoder(**kwargs):
@@ -212,8 +284,9 @@ def test_parameter_count_matches_the_formula():
     c_in = 4 + 8
     aggregator = c_in * c + c + 2 * c
     mixer = (c * c + c + 2 * c            # 1x1 conv, BN
-             + c * c * 9 + c              # deformable conv
-             + c * 18 * 9 + 18            # offset conv
+             + c * c + c                  # eq. (3)'s 1x1 weight W_d
+             + c * 18 * 9 + 18            # offset convs: C -> 18,
+             + 9 * 2 * c * 9 + 2 * c      # 18 -> 2C in 2 groups
              + 2 * c                      # BN
              + 2 * c                      # LN
              + 3 * c * c + 3 * c + c * c + c)  # qkv, proj
@@ -266,3 +339,38 @@ def test_routed_dispatch_under_bf16_autocast_matches_dense():
                                atol=2e-2)
     reference, _ = routed.float()(tokens)
     torch.testing.assert_close(y_r.float(), reference, rtol=5e-2, atol=5e-2)
+
+
+def test_routed_dispatch_in_float64_keeps_float64():
+    """A float64 model (e.g. for gradient checks) routes and sums in
+    float64: the fp32 cast of the router only lifts lower precisions."""
+    routed = _moe('routed', num_routed=6, top_k=3).double()
+    dense = _moe('dense', num_routed=6, top_k=3).double()
+    tokens = torch.randn(2, 40, 8, dtype=torch.float64, requires_grad=True)
+    y_r, (g_r, _, s_r) = routed(tokens)
+    y_d, _ = dense(tokens)
+    assert y_r.dtype == g_r.dtype == s_r.dtype == torch.float64
+    torch.testing.assert_close(y_r, y_d, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda t: routed(t)[0],
+                                    (tokens[:, :6], ))
+
+
+@pytest.mark.parametrize('script, args', [
+    ('benchmark_moe.py', ['--tokens', '64', '--channels', '8', '--hidden',
+                          '4', '--routed', '6', '--repeat', '1']),
+    ('benchmark_deform.py', ['--shape', '1', '4', '5', '6', '--repeat', '1']),
+])
+def test_benchmark_scripts_time_and_compare(script, args, capsys):
+    """The project's benchmark scripts, as a user runs them (tiny): a time
+    per variant and outputs that agree."""
+    import re
+    import runpy
+    import sys
+    from unittest import mock
+    path = f'projects/fgmoe/tools/{script}'
+    with mock.patch.object(sys, 'argv', [path] + args):
+        runpy.run_path(path, run_name='__main__')
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert re.search(r'\d+\.\d ms.*\d+\.\d ms', line), line
+    diffs = [float(d) for d in re.findall(r'(\d\.\d+e[-+]\d+)', line)]
+    assert diffs and max(diffs) < 1e-5, line

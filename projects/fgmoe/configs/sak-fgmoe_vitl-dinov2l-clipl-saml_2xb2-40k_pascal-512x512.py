@@ -14,7 +14,7 @@ model = dict(
         heads={{_base_.fgmoe_pascal_heads}},
         channels=256,
         num_levels=4,
-        mixer=dict(kernel_size=3, num_heads=4),
+        mixer=dict(deform='channelwise', num_heads=4, attn_residual=False),
         task_moe=dict(hidden=256, num_shared=2, num_routed=6, top_k=3),
         global_moe=dict(hidden=256, num_shared=2, num_routed=6, top_k=3)))
 # the MoR gates and the experts' routing

@@ -1,12 +1,13 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """Feature aggregator (FGMoE Sec. 3.2) and deformable mixer (Sec. 3.3)."""
-import math
+from functools import partial
 from typing import List, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.ops import deform_conv2d
+
+from .deformable import ChannelwiseDeformConv, DeformableConv2d
 
 
 class FeatureAggregator(nn.Module):
@@ -45,66 +46,51 @@ class FeatureAggregator(nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
-class DeformableConv2d(nn.Module):
-    """``k x k`` deformable convolution whose offsets a ``k x k`` conv
-    learns from the input (eq. (3)); the offset conv starts at zero, so the
-    layer starts as a plain convolution. Runs on ``torchvision.ops`` (no
-    compiled mmcv); offsets are laid out ``[y0, x0, y1, x1, ...]``.
-    """
-
-    def __init__(self, channels: int, kernel_size: int = 3):
-        super().__init__()
-        self.padding = kernel_size // 2
-        self.weight = nn.Parameter(
-            torch.empty(channels, channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(channels))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        bound = 1 / math.sqrt(channels * kernel_size * kernel_size)
-        nn.init.uniform_(self.bias, -bound, bound)
-        self.offset = nn.Conv2d(channels, 2 * kernel_size * kernel_size,
-                                kernel_size, padding=self.padding)
-        nn.init.zeros_(self.offset.weight)
-        nn.init.zeros_(self.offset.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return deform_conv2d(x, self.offset(x), self.weight, self.bias,
-                             padding=self.padding)
-
-
 class DeformableMixer(nn.Module):
     """One task's deformable mixer, eq. (1)-(6):
 
     .. code:: text
 
         X    = BN(GELU(Conv1x1(X)))                  (1)-(2)
-        X_C' = X + BN(GELU(DC(X)))                   (3)-(4)
+        X_C' = X + BN(GELU(D_C(X)))                  (3)-(4)
         X_d' = LN(Flatten(X_C'))                     (5)
-        X_a  = X_C' + MHSA(X_d', X_d', X_d')         (6), a pre-norm
-                                                     transformer layer
+        X_a  = MHSA(X_d', X_d', X_d')                (6)
 
     Attention runs over all ``N = h * w`` tokens of an image with fused
     scaled-dot-product attention (the ``N x N`` matrix is never stored).
 
     Args:
         channels (int): ``C``.
-        kernel_size (int): Of the deformable convolution (3).
+        deform (str): ``D_C``: ``'channelwise'``, eq. (3) (a 1 x 1 weight
+            over channels each read at its own offset,
+            :class:`ChannelwiseDeformConv`, as DeMT), or ``'3x3'``, a 3 x 3
+            deformable convolution with one offset group
+            (:class:`DeformableConv2d`).
         num_heads (int): Attention heads (4, as DeMT).
-        attn_residual (bool): Keep ``X_C'`` beside the attention output (the
-            transformer layer's residual); False gives eq. (6) literally.
+        attn_residual (bool): Add ``X_C'`` to the attention output (a
+            pre-norm transformer layer's residual; not in eq. (6)).
     """
 
-    def __init__(self, channels: int, kernel_size: int = 3,
-                 num_heads: int = 4, attn_residual: bool = True):
+    DEFORMS = {
+        'channelwise': ChannelwiseDeformConv,
+        '3x3': partial(DeformableConv2d, kernel_size=3),
+    }
+
+    def __init__(self, channels: int, deform: str = 'channelwise',
+                 num_heads: int = 4, attn_residual: bool = False):
         super().__init__()
         if channels % num_heads:
             raise ValueError(f'channels {channels} must be divisible by '
                              f'num_heads {num_heads}')
+        if deform not in self.DEFORMS:
+            raise ValueError(f'deform must be one of {list(self.DEFORMS)}, '
+                             f'got {deform!r}')
         self.num_heads = num_heads
         self.attn_residual = attn_residual
         self.channel_conv = nn.Sequential(
             nn.Conv2d(channels, channels, 1), nn.GELU(),
             nn.BatchNorm2d(channels))
-        self.deform_conv = DeformableConv2d(channels, kernel_size)
+        self.deform_conv = self.DEFORMS[deform](channels)
         self.deform_post = nn.Sequential(nn.GELU(), nn.BatchNorm2d(channels))
         self.norm = nn.LayerNorm(channels)
         self.qkv = nn.Linear(channels, 3 * channels)

@@ -36,9 +36,12 @@ class TopKRouter(nn.Module):
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(B, N, C)`` tokens -> the kept gates ``G`` and their experts,
         both ``(B, N, K)``, and all affinities ``s`` ``(B, N, N_it)``."""
-        # affinities in fp32 even under autocast: close scores decide top-K
+        # affinities in at least fp32, also under autocast: close scores
+        # decide top-K
+        dtype = _at_least_fp32(x.dtype)
         with torch.autocast(x.device.type, enabled=False):
-            scores = torch.sigmoid(x.float() @ self.centroids.float().t())
+            scores = torch.sigmoid(
+                x.to(dtype) @ self.centroids.to(dtype).t())
         kept, experts = scores.topk(self.top_k, dim=-1)
         gates = kept / kept.sum(dim=-1, keepdim=True)
         return gates, experts, scores
@@ -162,10 +165,11 @@ class _ExpertBank(nn.Module):
             self.expert(e, chunk) for e, chunk in enumerate(chunks)
         ])
         weight = gates.reshape(-1)[order]
-        # the K weighted outputs of a token are summed in fp32 (under
-        # autocast the experts run in bf16)
-        y = torch.zeros(x.shape[0], out.shape[1], device=x.device)
-        y.index_add_(0, token, out.float() * weight[:, None])
+        # the K weighted outputs of a token are summed in at least fp32
+        # (under autocast the experts run in bf16)
+        dtype = _at_least_fp32(out.dtype)
+        y = out.new_zeros(x.shape[0], out.shape[1], dtype=dtype)
+        y.index_add_(0, token, out.to(dtype) * weight[:, None])
         return y.to(out.dtype)
 
     def dense(self, x: torch.Tensor, gates: torch.Tensor,
@@ -176,4 +180,10 @@ class _ExpertBank(nn.Module):
         full.scatter_(1, experts, gates)
         outs = torch.stack(
             [self.expert(e, x) for e in range(self.w1.shape[0])], dim=1)
-        return (outs.float() * full[..., None]).sum(1).to(outs.dtype)
+        dtype = _at_least_fp32(outs.dtype)
+        return (outs.to(dtype) * full[..., None]).sum(1).to(outs.dtype)
+
+
+def _at_least_fp32(dtype: torch.dtype) -> torch.dtype:
+    """fp32 for lower precisions (bf16, fp16), the dtype itself above."""
+    return torch.promote_types(dtype, torch.float32)

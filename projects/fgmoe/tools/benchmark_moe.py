@@ -29,18 +29,17 @@ def parse_args():
     return parser.parse_args()
 
 
-def step_time(moe, tokens, repeat) -> float:
-    def step():
-        y, _ = moe(tokens)
-        y.sum().backward()
+def step_time(step, device: str, repeat: int) -> float:
+    """Median seconds of ``step()`` over ``repeat`` runs after a warm-up."""
+    cuda = torch.device(device).type == 'cuda'
     step()  # warm-up
     times = []
     for _ in range(repeat):
-        if tokens.is_cuda:
+        if cuda:
             torch.cuda.synchronize()
         start = time.perf_counter()
         step()
-        if tokens.is_cuda:
+        if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -63,8 +62,9 @@ def main():
         x = torch.randn(1, args.tokens, args.channels, device=args.device)
         with torch.no_grad():
             diff = (sparse(x)[0] - dense(x)[0]).abs().max().item()
-        t_routed = step_time(sparse, x, args.repeat)
-        t_dense = step_time(dense, x, args.repeat)
+        t_routed, t_dense = (
+            step_time(lambda m=m: m(x)[0].sum().backward(), args.device,
+                      args.repeat) for m in (sparse, dense))
         print(f'{routed:3d} routed experts: routed {t_routed * 1e3:7.1f} ms, '
               f'dense {t_dense * 1e3:7.1f} ms ({t_dense / t_routed:.2f}x), '
               f'max |diff| {diff:.2e}')

@@ -10,7 +10,7 @@ model = dict(
     decoder=dict(
         type='FGMoEDecoder',
         channels=256,
-        mixer=dict(kernel_size=3, num_heads=4),
+        mixer=dict(deform='channelwise', num_heads=4, attn_residual=False),
         task_moe=dict(hidden=256, num_shared=2, num_routed=6, top_k=3),
         global_moe=dict(hidden=256, num_shared=2, num_routed=6, top_k=3)))
 # how often each expert is chosen, per task and for the global MoE
