@@ -102,6 +102,36 @@ def test_backbone_weight_errors_name_the_file_and_the_keys(tmp_path):
         model.init_weights()
 
 
+def test_hrnet_w18_small_reads_the_official_layout(tmp_path):
+    """Table 1's "HRNet18" (HRNetV2-W18-small, 3.86 M) from its config: the
+    weights are a bare state dict in the official HRNet layout with the
+    ImageNet classification head (MMSeg's ``hrnetv2_w18_small``); the head
+    is left out, any other stray key is still refused."""
+    base = Config.fromfile(osp.join(ROOT, 'projects', 'fgmoe', 'configs',
+                                    '_base_', 'models',
+                                    'fgmoe_hrnet-w18-small.py')).model
+    torch.manual_seed(2)
+    hrnet = MODELS.build(base.backbone)
+    assert sum(p.numel() for p in hrnet.parameters()) == 3_860_720
+    state = dict(hrnet.state_dict())
+    state['incre_modules.0.0.conv1.weight'] = torch.randn(32, 18, 1, 1)
+    state['downsamp_modules.0.0.weight'] = torch.randn(256, 128, 3, 3)
+    state['final_layer.0.weight'] = torch.randn(2048, 1024, 1, 1)
+    state['classifier.weight'] = torch.randn(1000, 2048)
+    path = str(tmp_path / 'hrnetv2_w18_small.pth')
+    torch.save(state, path)
+    cfg = fgmoe_cfg(backbone=base.backbone, in_channels=(18, 36, 72, 144),
+                    pretrained=dict(base.pretrained, checkpoint=path))
+    model = MODELS.build(cfg)
+    model.init_weights()
+    for key, value in hrnet.state_dict().items():
+        torch.testing.assert_close(model.backbone.state_dict()[key], value)
+    state['stage5.0.weight'] = torch.zeros(1)
+    torch.save(state, path)
+    with pytest.raises(WeightsMismatchError, match='stage5.0.weight'):
+        MODELS.build(cfg).init_weights()
+
+
 def test_vit_position_grid_is_resampled_at_load(tmp_path):
     vit = dict(type='mmpretrain.VisionTransformer',
                arch=dict(embed_dims=32, num_layers=2, num_heads=2,
@@ -250,3 +280,36 @@ def test_expert_usage_is_recorded_in_a_runner_and_plotted(tmp_path):
              osp.join(cfg.work_dir, 'val_expert_usage.json'), '--out-dir',
              str(tmp_path / 'from_json'), '--formats', 'png')
     assert osp.isfile(str(tmp_path / 'from_json' / 'expert_usage.png'))
+
+
+def _flat(cfg: dict, prefix: str = '') -> dict:
+    out = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f'{prefix}{key}.'))
+        else:
+            out[f'{prefix}{key}'] = value
+    return out
+
+
+@pytest.mark.parametrize('row, task_moe', [
+    ('e2', dict(num_routed=2, top_k=2)), ('e4', dict(num_routed=4)),
+    ('e6', {}), ('e8', dict(num_routed=8)), ('e16', dict(num_routed=16)),
+    ('k2', dict(top_k=2)), ('k3', {}), ('k4', dict(top_k=4)),
+    ('k6', dict(top_k=6))
+])
+def test_ablation_configs_vary_only_the_task_specific_moes(row, task_moe):
+    """Tables 6 and 7 vary the intra-task experts and their K; everything
+    else, the global MoE's 2 + 6 experts and top-3 included, is the main
+    Swin-T NYUD config's."""
+    configs = osp.join(ROOT, 'projects', 'fgmoe', 'configs')
+    main = _flat(Config.fromfile(osp.join(
+        configs, 'fgmoe_swin-t_2xb4-40k_nyud-448x576.py')).to_dict())
+    ablation = _flat(Config.fromfile(osp.join(
+        configs, f'fgmoe-{row}_swin-t_2xb4-40k_nyud-448x576.py')).to_dict())
+    assert set(main) == set(ablation)
+    changed = {k: ablation[k] for k in main if main[k] != ablation[k]}
+    assert changed == {f'model.decoder.task_moe.{k}': v
+                       for k, v in task_moe.items()}
+    assert (ablation['model.decoder.global_moe.num_routed'],
+            ablation['model.decoder.global_moe.top_k']) == (6, 3)

@@ -1,6 +1,6 @@
-# FGMoE, HRNet-18, PASCAL-Context, full-model training (paper Table 1).
+# FGMoE, HRNet-W18-small (the paper's "HRNet18"), PASCAL-Context, full-model training (paper Table 1).
 _base_ = [
-    './_base_/models/fgmoe_hrnet-w18.py', '../../../configs/_base_/datasets/pascal_context.py',
+    './_base_/models/fgmoe_hrnet-w18-small.py', '../../../configs/_base_/datasets/pascal_context.py',
     './_base_/tasks/fgmoe_pascal.py', './_base_/schedules/sgd_40k.py',
     '../../../configs/_base_/default_runtime.py'
 ]
