@@ -297,20 +297,30 @@ def test_flop_counter_counts_the_fused_adapter_as_the_eager_one():
                                       8 * 3 * 10 * 32 * 8)
 
 
-def test_get_flops_splits_params_and_flops_by_component(capsys):
+def test_get_flops_splits_params_and_macs_by_component(capsys):
     run_tool('benchmarks/get_flops.py', CONFIG, '--shape', '96', '128')
     out = capsys.readouterr().out
-    rows = {line.split('  ')[0].strip(): line.split()[-3:]
+    assert 'a MAC is one multiply-add' in out.splitlines()[0]
+    rows = {line.split('  ')[0].strip(): line.split()[-4:]
             for line in out.splitlines()[3:]}
     assert set(rows) >= {'teacher dinov2', 'teacher clip', 'teacher sam',
                          'stem (TAS)', 'adapter paths (TSAP)', 'MoR neck',
                          'head semseg', 'student total'}
-    assert rows['teacher sam'][1] == '0.00'  # frozen: nothing trainable
+    assert rows['teacher sam'][1] == '0'  # frozen: nothing trainable
     model = MODELS.build(Config.fromfile(CONFIG).model)
     stem = sum(p.numel() for p in model.backbone.stem.parameters())
     assert float(rows['stem (TAS)'][0]) == pytest.approx(stem / 1e6, abs=0.01)
     heads = [float(v[2]) for k, v in rows.items() if k.startswith('head ')]
-    assert all(h > 0 for h in heads)
+    assert all(h > 0 for h in heads)  # not rounded to 0 at this size
+    # the stem's MACs: a ViT's linear layers and attention, one each
+    stem = model.backbone.stem
+    tokens = (96 // 16) * (128 // 16) + 1
+    linear = sum(m.in_features * m.out_features
+                 for m in stem.modules() if isinstance(m, torch.nn.Linear))
+    attention = 2 * tokens * tokens * stem.embed_dims * len(stem.layers)
+    assert float(rows['stem (TAS)'][3]) * 1e9 == pytest.approx(attention,
+                                                             rel=1e-3)
+    assert float(rows['stem (TAS)'][2]) * 1e9 >= tokens * linear + attention
 
 
 @pytest.mark.skipif(not ops.HAS_TRITON, reason='triton is not installed')

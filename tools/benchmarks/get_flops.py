@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""Parameters and forward FLOPs per component of a config's model.
+"""Parameters and forward multiply-accumulates (MACs) per component of a
+config's model.
 
     python tools/benchmarks/get_flops.py configs/sak/sak_vitl_nyud.py [--shape 448 576]
 
@@ -8,7 +9,14 @@ image's forward pass with torch's FlopCounterMode, split into each teacher,
 the stem (TAS), the adapter paths (TSAP, with norms and aligners), the MoR
 neck and each task head -- or, for a backbone + shared decoder model
 (FGMoE), the backbone and each part of the decoder. Then it prints the
-trainable and frozen parameters per module. FLOPs count a multiply-add as 2.
+trainable and frozen parameters per module.
+
+The unit is the multiply-accumulate (MAC), what papers' "FLOPs" tables
+(DeMT's, FGMoE's, and the counters they use) report: one multiply-add
+counts once. Hardware FLOPs, as ``benchmark.py`` reports them for
+throughput, are twice the MACs. A second column gives the MACs of the
+attention products (``Q K^T`` and ``A V`` in scaled-dot-product attention,
+quadratic in the tokens), which some counters leave out.
 """
 import argparse
 
@@ -27,40 +35,59 @@ def parse_args():
     return parser.parse_args()
 
 
+def _attention_ops() -> set:
+    aten = torch.ops.aten
+    names = ('_scaled_dot_product_flash_attention_for_cpu',
+             '_scaled_dot_product_flash_attention',
+             '_scaled_dot_product_efficient_attention',
+             '_scaled_dot_product_cudnn_attention')
+    return {getattr(aten, n) for n in names if hasattr(aten, n)}
+
+
+ATTENTION_OPS = _attention_ops()
+
+
 def count(fn):
+    """MACs of ``fn()`` per module: ``({module: all}, {module: attention})``
+    (torch's counter gives 2 FLOPs per multiply-add)."""
     from sak_mm.utils import flop_counter
     counter = flop_counter(display=False)
     with counter, torch.no_grad():
         fn()
-    return {k: float(sum(v.values()))
-            for k, v in counter.get_flop_counts().items()}
+    total, attention = {}, {}
+    for module, ops in counter.get_flop_counts().items():
+        total[module] = sum(ops.values()) / 2
+        attention[module] = sum(n for op, n in ops.items()
+                                if op in ATTENTION_OPS) / 2
+    return total, attention
 
 
-def subtree_flops(flops: dict, key: str) -> float:
-    """FLOPs of the module ``key``: its own count if it was called, else the
+def subtree_count(counts: dict, key: str) -> float:
+    """The count of the module ``key``: its own if it was called, else the
     sum over its outermost descendants that were (a module whose children
     are called one by one, like the stem's layers, has no count itself)."""
-    if key in flops:
-        return flops[key]
-    inside = [k for k in flops if k.startswith(key + '.')]
+    if key in counts:
+        return counts[key]
+    inside = [k for k in counts if k.startswith(key + '.')]
     outer = [
         k for k in inside
         if not any(k.startswith(o + '.') for o in inside if o != k)
     ]
-    return sum(flops[k] for k in outer)
+    return sum(counts[k] for k in outer)
 
 
 def component_table(model, shape) -> list:
-    """Rows ``(component, params (M), trainable (M), GFLOPs)``."""
+    """Rows ``(component, params, trainable, MACs, attention MACs)``."""
     x = torch.randn(1, 3, *shape)
     rows = []
     teachers = getattr(model, 'teacher_models', {})
     for name, teacher in teachers.items():
-        flops = count(lambda: teacher(x))['Global']
+        macs, attn = count(lambda: teacher(x))
         params = sum(p.numel() for p in teacher.parameters())
-        rows.append((f'teacher {name}', params, 0, flops))
+        rows.append((f'teacher {name}', params, 0, macs['Global'],
+                     attn['Global']))
     model.eval()
-    flops = count(lambda: model(x, mode='tensor'))
+    macs, attn = count(lambda: model(x, mode='tensor'))
     root = type(model).__name__
 
     def module_row(label, module, key):
@@ -68,7 +95,8 @@ def component_table(model, shape) -> list:
         trainable = sum(p.numel() for p in module.parameters()
                         if p.requires_grad)
         rows.append((label, params, trainable,
-                     subtree_flops(flops, f'{root}.{key}')))
+                     subtree_count(macs, f'{root}.{key}'),
+                     subtree_count(attn, f'{root}.{key}')))
 
     backbone = model.backbone
     if hasattr(backbone, 'stem'):
@@ -76,9 +104,9 @@ def component_table(model, shape) -> list:
         tsap = [m for m in (backbone.adapters, backbone.out_norms,
                             backbone.aligners) if m is not None]
         params = sum(p.numel() for m in tsap for p in m.parameters())
-        tsap_flops = subtree_flops(flops, f'{root}.backbone') - \
-            subtree_flops(flops, f'{root}.backbone.stem')
-        rows.append(('adapter paths (TSAP)', params, params, tsap_flops))
+        rows.append(('adapter paths (TSAP)', params, params) + tuple(
+            subtree_count(c, f'{root}.backbone') -
+            subtree_count(c, f'{root}.backbone.stem') for c in (macs, attn)))
     elif hasattr(backbone, 'teacher'):
         module_row('frozen teacher (probe)', backbone, 'backbone')
     else:
@@ -94,8 +122,14 @@ def component_table(model, shape) -> list:
         for name, part in decoder.named_children():
             module_row(f'decoder {name}', part, f'heads.{name}')
     rows.append(('student total', sum(r[1] for r in rows[len(teachers):]),
-                 sum(r[2] for r in rows), flops['Global']))
+                 sum(r[2] for r in rows), macs['Global'], attn['Global']))
     return rows
+
+
+def significant(value: float) -> str:
+    """Four significant digits (``2232``, ``21.15``, ``0.003412``), so a
+    tiny model's entries do not print as zeros."""
+    return f'{value:.4g}'
 
 
 def input_shape(cfg) -> tuple:
@@ -113,11 +147,12 @@ def main():
     model = MODELS.build(without_weight_files(cfg.model))
     shape = tuple(args.shape or input_shape(cfg))
     rows = component_table(model, shape)
-    table = [(name, f'{p / 1e6:.2f}', f'{t / 1e6:.2f}', f'{f / 1e9:.1f}')
-             for name, p, t, f in rows]
-    print(f'input {shape[0]}x{shape[1]}, one image, forward')
+    table = [(name, ) + tuple(significant(v / scale) for v, scale in zip(
+        values, (1e6, 1e6, 1e9, 1e9))) for name, *values in rows]
+    print(f'input {shape[0]}x{shape[1]}, one image, forward; a MAC is one '
+          f'multiply-add (2 FLOPs)')
     print(format_table(['component', 'params (M)', 'trainable (M)',
-                        'GFLOPs'], table))
+                        'GMACs', 'of which attention'], table))
     print('\ntrainable and frozen parameters per module:')
     print(parameter_table(model))
 
