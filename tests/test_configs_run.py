@@ -39,7 +39,11 @@ TINY_BACKBONES = {
     'mmpretrain.SwinTransformer': (dict(
         arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1]),
         img_size=CROP[0], window_size=4, pad_small_map=True), [16, 32, 64, 128]),
-    'mmpretrain.HRNet': (dict(), [18, 36, 72, 144]),
+    'mmpretrain.HRNet': (dict(extra=dict(
+        stage1=dict(num_blocks=(1, )),
+        stage2=dict(num_blocks=(1, 1)),
+        stage3=dict(num_modules=1, num_blocks=(1, 1, 1)),
+        stage4=dict(num_modules=1, num_blocks=(1, 1, 1, 1)))), [18, 36, 72, 144]),
     'mmpretrain.VisionTransformer': (dict(
         arch=dict(embed_dims=32, num_layers=4, num_heads=2,
                   feedforward_channels=64), out_indices=(0, 1, 2, 3)), 32),
