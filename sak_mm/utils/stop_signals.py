@@ -18,8 +18,14 @@ included. The data loader workers (:class:`IgnoreStopSignals`) and the
 boundary metric's matching processes (:func:`ignore_stop_signals`) ignore
 them while their main process trains (:func:`training_event`), so the
 signal does not surface as "DataLoader worker ... killed by signal" before
-the checkpoint is saved; otherwise, e.g. when multiprocessing terminates
-them at exit, they end as before.
+the checkpoint is saved. Otherwise they end on it with status 0: that is how
+multiprocessing's exit handler stops the workers still alive when the main
+process ends (a persistent loader's, the training loader's), and a worker
+killed by the signal made torch's SIGCHLD handler print "Exception ignored
+in atexit callback ... DataLoader worker ... killed by signal: Terminated"
+after a run that succeeded. A worker that ends while its loader or pool
+still waits on it is reported there as before ("exited unexpectedly", a
+broken pool).
 """
 import multiprocessing
 import os
@@ -101,12 +107,11 @@ def stop_requested(runner) -> Optional[int]:
 def ignore_stop_signals(training) -> None:
     """Make this worker process ignore SIGTERM and SIGINT while ``training``
     (:func:`training_event` of its main process) is set, and end on them
-    otherwise, as it would have."""
+    with status 0 otherwise (see the module's notes)."""
 
     def handler(signum, frame):
         if not training.is_set():
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+            os._exit(0)
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, handler)

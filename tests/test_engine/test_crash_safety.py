@@ -5,6 +5,7 @@ SIGTERM; Ctrl-C during the final validation; NaN losses and weights;
 --resume without (or with a stale) last_checkpoint, with a changed config
 or a file that does not fit; a fresh run over old checkpoints; two runs in
 one work dir."""
+import multiprocessing
 import os
 import os.path as osp
 import re
@@ -26,6 +27,7 @@ from sak_mm.engine.runner import changed_for_resume
 from sak_mm.engine.work_dir_lock import WorkDirBusyError, WorkDirLock
 from sak_mm.registry import HOOKS
 from sak_mm.utils import load_checkpoint_file
+from sak_mm.utils.stop_signals import ignore_stop_signals
 from tests.test_engine.demo_run import DEMO, ROOT, options
 
 
@@ -414,3 +416,32 @@ def test_the_resume_check_names_a_new_lr_and_batch_size():
         'optim_wrapper.optimizer', 'train_dataloader.batch_size']
     assert "'lr': 1.0" in changed[0] and changed[1].endswith('4 -> 2')
     assert changed_for_resume(saved.pretty_text, saved) == []
+
+
+def _signal_ignoring_worker(training, started):
+    ignore_stop_signals(training)
+    started.set()
+    while True:
+        time.sleep(0.05)
+
+
+def test_workers_ignore_stop_signals_while_training_and_end_quietly_after():
+    """A worker ignores SIGTERM while its main process trains; afterwards
+    SIGTERM -- how multiprocessing's exit handler stops workers still alive
+    at the end of a run -- ends it with status 0, not killed by the signal
+    (which torch's SIGCHLD handler reported as a dead DataLoader worker
+    after runs that succeeded)."""
+    ctx = multiprocessing.get_context('fork')
+    training, started = ctx.Event(), ctx.Event()
+    training.set()
+    worker = ctx.Process(target=_signal_ignoring_worker,
+                         args=(training, started), daemon=True)
+    worker.start()
+    assert started.wait(10)
+    os.kill(worker.pid, signal.SIGTERM)
+    worker.join(0.5)
+    assert worker.is_alive()
+    training.clear()
+    os.kill(worker.pid, signal.SIGTERM)
+    worker.join(10)
+    assert worker.exitcode == 0
