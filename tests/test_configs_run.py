@@ -45,7 +45,8 @@ TINY_BACKBONES = {
         stage1=dict(num_blocks=(1, )),
         stage2=dict(num_blocks=(1, 1)),
         stage3=dict(num_modules=1, num_blocks=(1, 1, 1)),
-        stage4=dict(num_modules=1, num_blocks=(1, 1, 1, 1)))), [18, 36, 72, 144]),
+        stage4=dict(num_modules=1, num_blocks=(1, 1, 1, 1)))),
+        [18, 36, 72, 144]),
     'mmpretrain.VisionTransformer': (dict(
         arch=dict(embed_dims=32, num_layers=4, num_heads=2,
                   feedforward_channels=64), out_indices=(0, 1, 2, 3)), 32),
