@@ -95,13 +95,15 @@ def list_checkpoints(folder: str) -> List[str]:
         return []
     found = []
     for name in os.listdir(folder):
-        match = _CHECKPOINT_NAME.match(name)
-        if match and osp.isfile(osp.join(folder, name)):
-            found.append((int(match.group(1)), osp.join(folder, name)))
+        path = osp.join(folder, name)
+        if _step(path) >= 0 and osp.isfile(path):
+            found.append((_step(path), path))
     return [path for _, path in sorted(found)]
 
 
 def _step(path: str) -> int:
+    """The ``n`` of ``iter_<n>.pth`` / ``epoch_<n>.pth``, -1 for another
+    name."""
     match = _CHECKPOINT_NAME.match(osp.basename(path))
     return int(match.group(1)) if match else -1
 

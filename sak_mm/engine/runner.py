@@ -305,4 +305,3 @@ class SAKRunner(Runner):
             else:
                 self._load_from = path
         return super().load_or_resume()
-

@@ -45,6 +45,19 @@ def _deform_conv2d(x, weight, offset, *args, out_shape=None,
     return 2 * b * c_out * c_in_per_group * kh * kw * h * w
 
 
+def attention_ops() -> frozenset:
+    """The scaled-dot-product attention operators of this torch build; their
+    counts are the ``Q K^T`` and ``A V`` products, quadratic in the tokens.
+    (``nn.MultiheadAttention``'s one-op path counts its projections with
+    them and is not among these.)"""
+    aten = torch.ops.aten
+    names = ('_scaled_dot_product_flash_attention_for_cpu',
+             '_scaled_dot_product_flash_attention',
+             '_scaled_dot_product_efficient_attention',
+             '_scaled_dot_product_cudnn_attention')
+    return frozenset(getattr(aten, n) for n in names if hasattr(aten, n))
+
+
 def flop_counter(**kwargs) -> FlopCounterMode:
     """``torch.utils.flop_counter.FlopCounterMode(**kwargs)`` that also
     counts what torch has no formula for: attention on the CPU and the

@@ -4,6 +4,12 @@ experts (eq. (14)), routed dispatch against the dense reference, eq. (3)'s
 channel-wise deformable operator against torchvision's deform_conv2d, the
 deformable mixer against plain convolution and softmax attention, the
 global residual (eq. (15)) and parameter counts by formula."""
+import os.path as osp
+import re
+import runpy
+import sys
+from unittest import mock
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,6 +19,9 @@ from projects.fgmoe.fgmoe import (ChannelwiseDeformConv, DeformableConv2d,
                                   DeformableMixer, FGMoEDecoder,
                                   FineGrainedMoE, TopKRouter, balance_loss,
                                   sample_per_channel)
+
+TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                 'projects', 'fgmoe', 'tools')
 
 
 def test_router_keeps_top_k_and_renormalises():
@@ -363,11 +372,7 @@ def test_routed_dispatch_in_float64_keeps_float64():
 def test_benchmark_scripts_time_and_compare(script, args, capsys):
     """The project's benchmark scripts, as a user runs them (tiny): a time
     per variant and outputs that agree."""
-    import re
-    import runpy
-    import sys
-    from unittest import mock
-    path = f'projects/fgmoe/tools/{script}'
+    path = osp.join(TOOLS, script)
     with mock.patch.object(sys, 'argv', [path] + args):
         runpy.run_path(path, run_name='__main__')
     line = capsys.readouterr().out.splitlines()[-1]

@@ -35,30 +35,20 @@ def parse_args():
     return parser.parse_args()
 
 
-def _attention_ops() -> set:
-    aten = torch.ops.aten
-    names = ('_scaled_dot_product_flash_attention_for_cpu',
-             '_scaled_dot_product_flash_attention',
-             '_scaled_dot_product_efficient_attention',
-             '_scaled_dot_product_cudnn_attention')
-    return {getattr(aten, n) for n in names if hasattr(aten, n)}
-
-
-ATTENTION_OPS = _attention_ops()
-
-
 def count(fn):
     """MACs of ``fn()`` per module: ``({module: all}, {module: attention})``
     (torch's counter gives 2 FLOPs per multiply-add)."""
     from sak_mm.utils import flop_counter
+    from sak_mm.utils.flops import attention_ops
     counter = flop_counter(display=False)
     with counter, torch.no_grad():
         fn()
+    sdpa = attention_ops()
     total, attention = {}, {}
     for module, ops in counter.get_flop_counts().items():
         total[module] = sum(ops.values()) / 2
         attention[module] = sum(n for op, n in ops.items()
-                                if op in ATTENTION_OPS) / 2
+                                if op in sdpa) / 2
     return total, attention
 
 
