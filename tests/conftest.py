@@ -1,7 +1,9 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
+import contextlib
 import copy
 import functools
 import os
+from unittest import mock
 
 import pytest
 import torch
@@ -125,6 +127,38 @@ def tiny_mtl_cfg(**overrides):
             type='MultiTaskDataPreprocessor', pad_size=CROP))
     cfg.update(overrides)
     return cfg
+
+
+def figure_layout(fig) -> dict:
+    """Panel titles (in drawing order) and every other text of a Figure:
+    legend entries and titles, colour bar labels, captions."""
+    titles, texts = [], []
+    for ax in fig.axes:
+        if ax.get_title():
+            titles.append(ax.get_title())
+        for child in [ax] + list(ax.child_axes):
+            texts += [child.get_xlabel()] + [t.get_text()
+                                             for t in child.texts]
+            legend = child.get_legend()
+            if legend is not None:
+                texts += [legend.get_title().get_text()] + [
+                    t.get_text() for t in legend.get_texts()]
+    return dict(titles=titles, texts=[t for t in texts if t])
+
+
+@contextlib.contextmanager
+def recorded_figures():
+    """Collects the Figures :class:`MultiTaskVisualizer` draws inside the
+    context (read them with :func:`figure_layout`)."""
+    from sak_mm.visualization import multi_task_visualizer as module
+    figures, draw = [], module.sample_figure
+
+    def record(*args, **kwargs):
+        figures.append(draw(*args, **kwargs))
+        return figures[-1]
+
+    with mock.patch.object(module, 'sample_figure', record):
+        yield figures
 
 
 @pytest.fixture(scope='session')

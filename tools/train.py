@@ -8,8 +8,8 @@ from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
-from sak_mm.utils import (apply_runtime_switches, leave_process_group,
-                          set_precision)
+from sak_mm.utils import (apply_runtime_switches, check_weight_files,
+                          leave_process_group, set_precision)
 
 
 def parse_args():
@@ -85,6 +85,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_weight_files(cfg, training=True)  # all missing files at once
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         SAKRunner.from_cfg(cfg)
     runner.train()

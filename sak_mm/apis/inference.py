@@ -9,7 +9,9 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from sak_mm.registry import MODELS
 from sak_mm.structures import MultiTaskDataSample
-from sak_mm.utils import load_checkpoint_file, load_config, set_build_teachers
+from sak_mm.utils import (check_weight_files, load_checkpoint_file,
+                          load_config, set_build_teachers)
+from sak_mm.utils.state_dict_mismatch import load_state_dict_checked
 
 ImageType = Union[str, np.ndarray]
 
@@ -35,10 +37,12 @@ def init_model(config: Union[str, Config],
     """
     cfg = load_config(config, cfg_options)
     set_build_teachers(cfg.model, with_teachers)
+    check_weight_files(cfg, training=False)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_checkpoint_file(checkpoint)
-        model.load_state_dict(state.get('state_dict', state), strict=True)
+        load_state_dict_checked(model, state.get('state_dict', state),
+                                checkpoint)
     model.cfg = cfg
     return model.to(device).eval()
 

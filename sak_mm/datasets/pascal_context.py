@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from sak_mm.registry import DATASETS
+from sak_mm.utils.cache import cache_dir as sak_cache_dir
 from .split_file import read_split
 
 PASCAL_LAYOUT = """expected layout:
@@ -81,8 +82,7 @@ class PascalContextDataset(BaseDataset):
         self.tasks = tuple(tasks)
         self.only_with_people = tuple(tasks) == ('human_parts', ) \
             if only_with_people is None else only_with_people
-        self.cache_dir = cache_dir or os.environ.get(
-            'SAK_MM_CACHE', osp.join(osp.expanduser('~'), '.cache', 'sak_mm'))
+        self.cache_dir = cache_dir or sak_cache_dir()
         kwargs['metainfo'] = dict(kwargs.get('metainfo') or {},
                                   tasks=self.tasks)
         super().__init__(data_root=data_root, **kwargs)

@@ -17,7 +17,9 @@ from mmengine.runner import CheckpointLoader, Runner
 
 from sak_mm.registry import MODEL_WRAPPERS, RUNNERS
 from sak_mm.utils.config_check import check_config, value_at
+from sak_mm.utils.model_cfg import check_weight_files
 from sak_mm.utils.runtime import apply_speed_switch, apply_task_switch
+from sak_mm.utils.state_dict_mismatch import listed, load_state_dict_checked
 from sak_mm.utils.stop_signals import IgnoreStopSignals, StopSignals
 from .checkpoint_io import from_plain, resume_checkpoint, to_plain
 from .work_dir_lock import WorkDirLock
@@ -28,9 +30,6 @@ from .work_dir_lock import WorkDirLock
 RESUME_KEYS = ('train_cfg.max_iters', 'train_cfg.max_epochs',
                'optim_wrapper.optimizer', 'param_scheduler',
                'train_dataloader.batch_size')
-
-#: how many mismatched keys an error lists
-_SHOWN = 5
 
 
 class PlainCheckpointStateHook(Hook):
@@ -100,12 +99,6 @@ def revised_state_dict(checkpoint: dict, revise_keys) -> OrderedDict:
     return state_dict
 
 
-def _listed(what: str, items: List[str]) -> str:
-    shown = ', '.join(items[:_SHOWN])
-    return f'{what} ({len(items)}): {shown}' + \
-        (', ...' if len(items) > _SHOWN else '')
-
-
 @RUNNERS.register_module()
 class SAKRunner(Runner):
     """mmengine's :class:`~mmengine.runner.Runner`, whose checkpoints need
@@ -167,8 +160,12 @@ class SAKRunner(Runner):
         has found no key that nothing reads and no wrong argument, with the
         speed layer applied if the config switches it on
         (``fused_kernels``, :func:`sak_mm.ops.apply_speed_layer`) and the
-        config's ``tasks`` passed on (:func:`~sak_mm.utils.apply_task_switch`)."""
+        config's ``tasks`` passed on (:func:`~sak_mm.utils.apply_task_switch`),
+        and with every weight file the model reads when built present
+        (:func:`~sak_mm.utils.check_weight_files` lists the missing ones;
+        ``tools/train.py`` checks the files training reads as well)."""
         check_config(apply_task_switch(apply_speed_switch(cfg)))
+        check_weight_files(cfg, training=False)
         return super().from_cfg(cfg)
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -228,34 +225,25 @@ class SAKRunner(Runner):
         if not (whole or self.cfg.get('load_strict', True)):
             return super().load_checkpoint(filename, map_location, False,
                                            revise_keys)
-        how = ('; a resume loads every weight of the same model: resume a '
-               'checkpoint of this config, or start from it with load_from'
-               if whole else '; load it anyway, leaving those weights at '
-               'init, with --cfg-options load_strict=False')
+        how = (' A resume loads every weight of the same model: resume a '
+               'checkpoint of this config, or start from it with load_from.'
+               if self._resuming else ' Give a checkpoint trained with this '
+               'config.' if whole else ' Load it anyway, leaving those '
+               'weights at init, with --cfg-options load_strict=False.')
         checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else \
             self.model
-        try:  # torch's loading: the model's own load hooks apply
-            result = model.load_state_dict(
-                revised_state_dict(checkpoint, revise_keys), strict=False)
-        except RuntimeError as error:  # tensors of other shapes
-            lines = [line.strip() for line in str(error).splitlines()[1:]]
-            raise RuntimeError(
-                f'{filename} does not fit the model: ' +
-                _listed('tensors of other shapes', lines) + how) from None
-        problems = [_listed('keys the model lacks', result.unexpected_keys)
-                    ] if result.unexpected_keys else []
-        if whole and result.missing_keys:
-            problems.append(_listed('keys the file lacks',
-                                    result.missing_keys))
-        if problems:
-            raise RuntimeError(f'{filename} does not fit the model: ' +
-                               '; '.join(problems) + how)
-        if result.missing_keys:
+        try:
+            missing = load_state_dict_checked(
+                model, revised_state_dict(checkpoint, revise_keys), filename,
+                allow_missing=not whole)
+        except RuntimeError as error:
+            raise RuntimeError(f'{error}{how}') from None
+        if missing:
             self.logger.warning(
                 f'{filename} holds no weights for ' +
-                _listed('keys of the model', result.missing_keys) +
+                listed('keys of the model', missing) +
                 ', left as initialised')
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -32,11 +32,15 @@ Two backends compute the same counts:
 import ctypes
 import math
 import multiprocessing
+import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
 
 from sak_mm.utils.stop_signals import ignore_stop_signals, training_event
 
@@ -51,7 +55,6 @@ _MISSING = ('boundary evaluation needs pyEdgeEval (BSDS pixel matching, a '
 
 def _edge_core():
     """``(correspond_pixels, nms, path of the matcher's shared object)``."""
-    import sys
     try:
         from pyEdgeEval._lib import correspond_pixels, nms
     except ImportError as err:
@@ -281,8 +284,10 @@ def summarize(counts: Sequence[np.ndarray],
         AP=ap)
 
 
-def _in_processes(func, args, num_workers: int) -> list:
+def _in_processes(func, args, num_workers: int,
+                  done: Callable[[], None]) -> list:
     """``[func(*a) for a in args]`` in ``num_workers`` forked processes
+    (``done()`` after each result, in order)
     that ignore SIGTERM and SIGINT during training (a pre-empted run
     finishes its validation, :mod:`sak_mm.utils.stop_signals`). A worker
     that dies (the OOM killer, a kill) is an error within seconds, not a
@@ -293,7 +298,11 @@ def _in_processes(func, args, num_workers: int) -> list:
                              initializer=ignore_stop_signals,
                              initargs=(training_event(), )) as pool:
         try:
-            return list(pool.map(func, *zip(*args), chunksize=1))
+            results = []
+            for result in pool.map(func, *zip(*args), chunksize=1):
+                results.append(result)
+                done()
+            return results
         except BrokenProcessPool as error:
             raise RuntimeError(
                 f'a worker process of the boundary matching died (killed, '
@@ -309,17 +318,40 @@ def evaluate_images(pairs: Sequence[Tuple[np.ndarray, np.ndarray]],
                     nms: Optional[str] = 'sak',
                     num_workers: int = 0,
                     seed: int = 1,
-                    backend: str = 'fast') -> Dict[str, float]:
+                    backend: str = 'fast',
+                    progress: bool = True) -> Dict[str, float]:
     """ODS/OIS/AP over ``(pred_u8, gt_bool)`` pairs, optionally in worker
-    processes (results do not depend on ``num_workers``)."""
+    processes (results do not depend on ``num_workers``). With
+    ``progress``, says what it does and shows a progress bar over the
+    images (a minute for a val set), and announces the matcher's one-time
+    compilation."""
     args = [(p, g, max_dist, nms, THRESHOLDS, seed, backend)
             for p, g in pairs]
+    if progress:
+        if backend == 'fast':
+            from .boundary_fast import needs_compiling
+            if needs_compiling():
+                print_log('compiling the boundary matcher with numba (once '
+                          'per machine, about 10 s; cached in '
+                          f'{os.environ["NUMBA_CACHE_DIR"]})',
+                          logger='current')
+        print_log(f'boundary matching (odsF/oisF/AP) of {len(args)} images '
+                  f'at {len(THRESHOLDS)} thresholds, '
+                  f'{num_workers or "no"} worker processes',
+                  logger='current')
+    bar = ProgressBar(len(args), file=sys.stdout) if progress else None
+    done = bar.update if bar is not None else (lambda: None)
     if num_workers > 0:
         if backend == 'fast':  # compile here once: the workers inherit it
             line = np.zeros((16, 16), np.uint8)
             line[:, 8] = 200
             image_counts(line, line > 0, max_dist, nms, [0.5], seed, backend)
-        counts = _in_processes(image_counts, args, num_workers)
+        counts = _in_processes(image_counts, args, num_workers, done)
     else:
-        counts = [image_counts(*a) for a in args]
+        counts = []
+        for a in args:
+            counts.append(image_counts(*a))
+            done()
+    if bar is not None:
+        print()
     return summarize(counts)

@@ -36,10 +36,21 @@ CSA also weighs the real edges' lengths; the two agree unless shortening
 matched pairs would be worth giving up one of them (a whole outlier cost),
 which the tests against the reference backend bound.
 """
+import glob
 import math
+import os
+import os.path as osp
 
 import numpy as np
-from numba import njit
+
+from sak_mm.utils.cache import cache_dir
+
+# numba caches compiled functions beside their source (inside the installed
+# package) unless told otherwise: in the user's cache instead (read when
+# numba is imported; a NUMBA_CACHE_DIR of the user's own is kept)
+if not os.environ.get('NUMBA_CACHE_DIR'):
+    os.environ['NUMBA_CACHE_DIR'] = cache_dir('numba')
+from numba import njit  # noqa: E402
 
 #: outlier edges per node, and the cost scale, of the BSDS matcher
 DEGREE = 6
@@ -551,3 +562,14 @@ def candidate_neighbours(ys, xs, gt_index, max_dist):
                 found.append(gt_index[y, x])
         indptr[c + 1] = len(found)
     return indptr, np.array(found, np.int64)
+
+
+def needs_compiling() -> bool:
+    """Whether the next matching compiles the matcher: neither this process
+    nor numba's cache has it yet (the first use on a machine, about 11 s
+    here)."""
+    if match_count.signatures:
+        return False
+    pattern = osp.join(os.environ['NUMBA_CACHE_DIR'], '**',
+                       'boundary_fast.match_count-*.nbi')
+    return not glob.glob(pattern, recursive=True)

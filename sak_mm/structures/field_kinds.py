@@ -11,7 +11,9 @@
     boundary  float 0/1   != 255      -        -         -         sigmoid
 
 All resample with nearest neighbours (``interpolation``). Each kind also
-renders a map as RGB, saves a prediction in its file format and
+renders a map as RGB and says what its colours mean (:meth:`FieldKind.key`:
+class colours, a colour scale with units, a key image), saves a prediction
+in its file format and
 synthesises plausible labels (benchmarks, tests). Kinds are registered in
 :data:`~sak_mm.registry.FIELD_KINDS`; a project adds one with
 ``@FIELD_KINDS.register_module()`` on a :class:`FieldKind` subclass and
@@ -19,7 +21,8 @@ names it in :func:`~sak_mm.structures.register_field`.
 """
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -39,6 +42,31 @@ def label_palette(seed: int = 7) -> np.ndarray:
 
 
 _PALETTE = label_palette()
+
+
+@dataclass(frozen=True)
+class ClassKey:
+    """Class colours: the classes shown, most pixels first."""
+    indices: Tuple[int, ...]
+    colours: np.ndarray  # (len(indices), 3) uint8
+
+
+@dataclass(frozen=True)
+class ScaleKey:
+    """A colour scale: ``cmap`` from ``vmin`` to ``vmax``, in ``label``'s
+    units."""
+    cmap: str
+    vmin: float
+    vmax: float
+    label: str
+
+
+@dataclass(frozen=True)
+class ImageKey:
+    """A small image whose colours read as the map's (e.g. the normal
+    directions), with a caption."""
+    image: np.ndarray  # (h, w, 3) uint8
+    label: str
 
 
 def _to_uint8(prob: np.ndarray) -> np.ndarray:
@@ -105,6 +133,13 @@ class FieldKind:
         (None: the kind renders on a fixed scale)."""
         return None
 
+    def key(self, maps: Sequence[np.ndarray],
+            value_range: Optional[Tuple[float, float]] = None):
+        """What the colours of ``maps`` (``(C, H, W)`` arrays rendered with
+        ``value_range``) mean: a :class:`ClassKey`, :class:`ScaleKey` or
+        :class:`ImageKey`."""
+        raise NotImplementedError
+
     def save(self, pred: np.ndarray, folder: str, task: str,
              name: str) -> str:
         """Write a ``(C, H, W)`` prediction under ``folder``; returns the
@@ -134,6 +169,15 @@ class LabelKind(FieldKind):
     def render(self, m, value_range=None):
         return _PALETTE[np.clip(m[0], 0, 255).astype(np.int64)]
 
+    def key(self, maps, value_range=None):
+        counts = sum(
+            np.bincount(np.clip(m[0], 0, 255).astype(np.int64).ravel(),
+                        minlength=256) for m in maps)
+        counts[IGNORE_INDEX] = 0
+        shown = tuple(int(i) for i in np.argsort(-counts, kind='stable')
+                      if counts[i])
+        return ClassKey(shown, _PALETTE[list(shown)])  # black: unannotated
+
     def save(self, pred, folder, task, name):
         return _save_png(pred[0].astype(np.uint8), osp.join(folder, task),
                          name)
@@ -146,6 +190,9 @@ class _ProbabilityKind(FieldKind):
     """Rendered as grey levels (ignore dark red) and saved as 8-bit
     probabilities, truncated as the SAK reference saves them."""
 
+    #: what the grey level measures
+    meaning = 'probability'
+
     def render(self, m, value_range=None):
         b = m[0]
         grey = (np.clip(b, 0, 1) * 255).astype(np.uint8)
@@ -156,6 +203,10 @@ class _ProbabilityKind(FieldKind):
     def valid_mask(self, gt):
         return (gt != IGNORE_INDEX).all(dim=-3, keepdim=True)
 
+    def key(self, maps, value_range=None):
+        return ScaleKey('gray', 0.0, 1.0,
+                        f'{self.meaning}, dark red: unannotated')
+
 
 @FIELD_KINDS.register_module('saliency')
 class SaliencyKind(_ProbabilityKind):
@@ -164,6 +215,7 @@ class SaliencyKind(_ProbabilityKind):
     sigmoid (1 logit, the balanced-BCE form of the MTLoRA protocol)."""
 
     integer = True
+    meaning = 'foreground probability'
 
     def activate(self, logits):
         if logits.shape[1] == 1:
@@ -183,6 +235,8 @@ class BoundaryKind(_ProbabilityKind):
     Saved in the layout the SEISM benchmark reads,
     ``<folder>/<task>/img/<name>.png``."""
 
+    meaning = 'boundary probability'
+
     def activate(self, logits):
         return torch.sigmoid(logits)
 
@@ -198,7 +252,8 @@ class BoundaryKind(_ProbabilityKind):
 class DepthKind(FieldKind):
     """Metric depth; 0 marks a missing measurement. A rescale by ``s``
     divides it by ``s`` (the camera moved by ``1/s``). Saved as ``.npy``
-    metres, rendered through 'magma' (near = dark, missing = black)."""
+    metres, rendered through 'magma' (near = dark; missing = grey, which
+    'magma' does not contain, so it does not read as near)."""
 
     def valid_mask(self, gt):
         return (gt > 0).all(dim=-3, keepdim=True)
@@ -215,17 +270,31 @@ class DepthKind(FieldKind):
             return None
         return float(valid.min()), float(valid.max())
 
+    @staticmethod
+    def _range(maps, value_range) -> Tuple[float, float]:
+        """``value_range``, else the range of the maps' measured values."""
+        if value_range is not None:
+            return value_range
+        valid = [m[m > 0] for m in maps]
+        valid = np.concatenate([v.ravel() for v in valid])
+        return (float(valid.min()), float(valid.max())) if valid.size \
+            else (0.0, 1.0)
+
     def render(self, m, value_range=None):
         import matplotlib
         d = m[0]
         valid = d > 0
-        lo, hi = value_range or ((d[valid].min(), d[valid].max())
-                                 if valid.any() else (0.0, 1.0))
+        lo, hi = self._range([d], value_range)
         norm = np.clip((d - lo) / max(hi - lo, 1e-6), 0, 1)
         rgb = (matplotlib.colormaps['magma'](norm)[..., :3] * 255).astype(
             np.uint8)
-        rgb[~valid] = 0
+        rgb[~valid] = 128
         return rgb
+
+    def key(self, maps, value_range=None):
+        lo, hi = self._range(maps, value_range)
+        return ScaleKey('magma', lo, max(hi, lo + 1e-6),
+                        'depth (m), grey: no measurement')
 
     def save(self, pred, folder, task, name):
         sub = osp.join(folder, task)
@@ -271,6 +340,15 @@ class NormalKind(FieldKind):
         rgb = ((n + 1) / 2 * 255).clip(0, 255).astype(np.uint8)
         rgb[(n == 0).all(-1)] = 0
         return rgb
+
+    def key(self, maps, value_range=None, size: int = 33):
+        # the normals of a sphere seen from the camera (z < 0 faces it),
+        # up in the key = +y
+        y, x = np.mgrid[1:-1:size * 1j, -1:1:size * 1j]
+        z = -np.sqrt(np.clip(1 - x**2 - y**2, 0, None))
+        sphere = np.stack([x, y, z]) * (x**2 + y**2 <= 1)
+        return ImageKey(self.render(sphere.astype(np.float32)),
+                        'normal: x right, y up; black: unannotated')
 
     def save(self, pred, folder, task, name):
         rgb = _to_uint8((np.moveaxis(pred, 0, -1) + 1) / 2)

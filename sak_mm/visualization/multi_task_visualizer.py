@@ -1,24 +1,157 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""A Visualizer that draws an image with its ground truth and predictions."""
-from typing import Optional
+"""A Visualizer that draws an image with its ground truth and predictions,
+every panel titled and every task's colours explained."""
+from typing import Optional, Sequence
 
 import numpy as np
 from mmengine.visualization import Visualizer
 
 from sak_mm.registry import VISUALIZERS
-from sak_mm.structures import MultiTaskDataSample, get_field
+from sak_mm.structures import DENSE_FIELDS, MultiTaskDataSample, get_field
+from sak_mm.structures.field_kinds import ClassKey, ImageKey, ScaleKey
+from .plots import _figure
+
+#: metainfo keys holding a label task's class names (else
+#: ``<task>_classes``)
+_CLASS_NAME_KEYS = {'semseg': 'classes', 'human_parts': 'human_part_classes'}
+#: most classes a legend lists (the ones with most pixels)
+_MAX_LEGEND = 12
+
+
+def class_names(meta: Optional[dict], task: str) -> Optional[Sequence[str]]:
+    """A label task's class names from a dataset's metainfo, if it has
+    them."""
+    meta = meta or {}
+    return meta.get(_CLASS_NAME_KEYS.get(task, f'{task}_classes'))
+
+
+def task_order(present: Sequence[str],
+               meta: Optional[dict] = None) -> list:
+    """The tasks of ``present`` in a fixed order: the dataset's (the
+    config's ``tasks``) where the metainfo has one, then the order the
+    fields were registered in."""
+    order = list((meta or {}).get('tasks') or ()) + [
+        f for f in DENSE_FIELDS if f not in (meta or {}).get('tasks', ())]
+    unknown = [t for t in present if t not in order]
+    return [t for t in order if t in present] + sorted(unknown)
+
+
+def sample_figure(image: np.ndarray,
+                  data_sample: Optional[MultiTaskDataSample],
+                  draw_gt: bool = True,
+                  draw_pred: bool = True,
+                  meta: Optional[dict] = None):
+    """One sample as a matplotlib Figure: the image, then one column per
+    task (in :func:`task_order`) with its ground truth above its
+    prediction, each panel titled ``<task>: ground truth`` /
+    ``<task>: prediction``, and under each column the key to its colours
+    (class names, a colour bar with units, the normal directions).
+
+    Each task's maps are rendered by its field
+    (:meth:`~sak_mm.structures.DenseField.render`), ground truth and
+    prediction on one scale.
+    """
+    sources = []
+    if data_sample is not None:
+        if draw_gt and 'gt' in data_sample:
+            sources.append(('ground truth', data_sample.gt))
+        if draw_pred and 'pred' in data_sample:
+            sources.append(('prediction', data_sample.pred))
+    tasks = task_order({t for _, s in sources for t in s.keys()}, meta)
+    rows, cols = max(len(sources), 1), 1 + len(tasks)
+    h, w = image.shape[:2]
+    cell = 2.4  # inches per panel width
+    fig = _figure(figsize=(cell * cols, (cell * h / w + 0.35) * rows + 1.1))
+    grid = fig.add_gridspec(rows + 1, cols,
+                            height_ratios=[cell * h / w] * rows + [0.9])
+    ax = fig.add_subplot(grid[0, 0])
+    ax.imshow(image)
+    ax.set_title('image', fontsize=8)
+    ax.set_axis_off()
+    gt = data_sample.gt if data_sample is not None and 'gt' in data_sample \
+        else None
+    for c, task in enumerate(tasks, start=1):
+        field = get_field(task)
+        reference = gt.get(task) if gt is not None and task in gt else None
+        value_range = None if reference is None else \
+            field.kind.value_range(reference)
+        maps = []
+        for r, (what, source) in enumerate(sources):
+            ax = fig.add_subplot(grid[r, c])
+            ax.set_axis_off()
+            ax.set_title(f'{task}: {what}', fontsize=8)
+            if task not in source:
+                continue
+            value = source.get(task)
+            maps.append(_numpy(value))
+            cell_rgb = field.render(value, gt=reference)
+            ax.imshow(cell_rgb, interpolation='nearest',
+                      extent=(0, w, h, 0))
+        key_ax = fig.add_subplot(grid[rows, c])
+        key_ax.set_axis_off()
+        _draw_key(fig, key_ax, field.kind.key(maps, value_range),
+                  class_names(meta, task))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.97, bottom=0.01,
+                        wspace=0.05, hspace=0.25)
+    return fig
+
+
+def _numpy(value) -> np.ndarray:
+    if hasattr(value, 'detach'):
+        value = value.detach().float().cpu().numpy()
+    return np.asarray(value, np.float32)
+
+
+def _draw_key(fig, ax, key, names: Optional[Sequence[str]]) -> None:
+    """Draw a field kind's colour key into ``ax`` (an empty panel)."""
+    if isinstance(key, ClassKey):
+        from matplotlib.patches import Patch
+        shown = key.indices[:_MAX_LEGEND]
+        handles = [
+            Patch(color=key.colours[i] / 255,
+                  label=names[k] if names is not None and k < len(names)
+                  else f'class {k}') for i, k in enumerate(shown)
+        ]
+        title = 'classes' + (f' ({len(shown)} of {len(key.indices)}, '
+                             'most pixels)'
+                             if len(key.indices) > len(shown) else '') + \
+            ', black: unannotated'
+        ax.legend(handles=handles, loc='upper center', fontsize=6,
+                  ncol=2, frameon=False, title=title, title_fontsize=6)
+    elif isinstance(key, ScaleKey):
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+        bar = ax.inset_axes([0.05, 0.7, 0.9, 0.18])
+        fig.colorbar(ScalarMappable(Normalize(key.vmin, key.vmax), key.cmap),
+                     cax=bar, orientation='horizontal')
+        bar.tick_params(labelsize=6)
+        bar.set_xlabel(key.label, fontsize=6)
+    elif isinstance(key, ImageKey):
+        inset = ax.inset_axes([0.3, 0.3, 0.4, 0.7])
+        inset.imshow(key.image)
+        inset.set_axis_off()
+        ax.text(0.5, 0.1, key.label, ha='center', va='center', fontsize=6,
+                transform=ax.transAxes)
+
+
+def figure_to_rgb(fig, dpi: int = 100) -> np.ndarray:
+    """Render a Figure off-screen to an ``(H, W, 3)`` uint8 array."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 @VISUALIZERS.register_module()
 class MultiTaskVisualizer(Visualizer):
-    """Renders one sample as a grid: the image, then one column per task
-    with the ground truth on the first row and the prediction below.
-
-    Each task's field renders its maps (:class:`~sak_mm.structures.
-    FieldKind`): semantic labels with a fixed palette, depth through the
-    'magma' colormap (ground truth and prediction on one scale), normals
-    ``(n + 1) / 2`` as RGB, boundaries and saliency as grey levels. Tasks
-    without ground truth (or without prediction) leave their cell black.
+    """Renders one sample as a titled grid (:func:`sample_figure`): the
+    image, then one column per task with the ground truth above the
+    prediction and the key to the colours below (class names from the
+    dataset's metainfo, which mmengine's loops give the visualizer as
+    ``dataset_meta``; depth in metres; the normal directions; boundary or
+    foreground probability). Columns follow the config's task order (the
+    metainfo's ``tasks``).
     """
 
     def add_datasample(self,
@@ -33,25 +166,9 @@ class MultiTaskVisualizer(Visualizer):
                        step: int = 0) -> np.ndarray:
         """Draw and (optionally) save/show/log the grid; returns it."""
         image = np.asarray(image, dtype=np.uint8)
-        h, w = image.shape[:2]
-        gt = data_sample.gt if draw_gt and data_sample is not None and \
-            'gt' in data_sample else None
-        pred = data_sample.pred if draw_pred and data_sample is not None \
-            and 'pred' in data_sample else None
-        tasks = []
-        for source in (gt, pred):
-            for task in (source.keys() if source is not None else []):
-                if task not in tasks:
-                    tasks.append(task)
-        rows = [s for s in (gt, pred) if s is not None] or [None]
-        blank = np.zeros((h, w, 3), np.uint8)
-        grid = []
-        for r, source in enumerate(rows):
-            cells = [image if r == 0 else blank]
-            for task in tasks:
-                cells.append(self._cell(task, source, gt, (h, w)))
-            grid.append(np.concatenate(cells, axis=1))
-        drawn = np.concatenate(grid, axis=0)
+        fig = sample_figure(image, data_sample, draw_gt, draw_pred,
+                            self.dataset_meta)
+        drawn = figure_to_rgb(fig)
         self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
@@ -61,15 +178,3 @@ class MultiTaskVisualizer(Visualizer):
         else:
             self.add_image(name, drawn, step)
         return drawn
-
-    @staticmethod
-    def _cell(task, source, gt, shape) -> np.ndarray:
-        if source is None or task not in source:
-            return np.zeros((*shape, 3), np.uint8)
-        reference = gt.get(task) if gt is not None and task in gt else None
-        cell = get_field(task).render(source.get(task), gt=reference)
-        if cell.shape[:2] != shape:
-            import cv2
-            cell = cv2.resize(cell, shape[::-1],
-                              interpolation=cv2.INTER_NEAREST)
-        return cell

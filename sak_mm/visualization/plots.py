@@ -12,17 +12,32 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def plot_router_weights(summary: dict, out_file: str) -> None:
+def _source(summary: dict) -> str:
+    """', <what the statistics came from>' when the summary says it."""
+    return f', {summary["source"]}' if summary.get('source') else ''
+
+
+def _colour_bar(fig, image, axes, label: str) -> None:
+    """A colour bar for ``image`` beside ``axes``."""
+    bar = fig.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+    bar.set_label(label, fontsize=7)
+    bar.ax.tick_params(labelsize=6)
+
+
+def plot_router_weights(summary: dict, out_file: str):
     """Paper Fig. 4: per task, an experts x levels heat map of the mean gate
-    scores with the values printed in the cells."""
+    scores with the values printed in the cells, a colour bar, and what
+    the scores were measured on (split, checkpoint) in the title. Returns
+    the Figure."""
     tasks = list(summary['tasks'])
     experts, levels = summary['experts'], summary['levels']
-    fig = _figure(figsize=(0.4 + len(tasks) * (1.0 + 0.6 * len(levels)),
-                           1.0 + 0.5 * len(experts)))
+    fig = _figure(figsize=(1.2 + len(tasks) * (1.0 + 0.6 * len(levels)),
+                           1.2 + 0.5 * len(experts)),
+                  layout='constrained')
     axes = fig.subplots(1, len(tasks), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         mean = np.asarray(summary['tasks'][task]['mean'])
-        ax.imshow(mean, vmin=0, vmax=1, cmap='Blues')
+        image = ax.imshow(mean, vmin=0, vmax=1, cmap='Blues')
         for e in range(len(experts)):
             for k in range(len(levels)):
                 v = mean[e, k]
@@ -34,18 +49,22 @@ def plot_router_weights(summary: dict, out_file: str) -> None:
         ax.set_yticklabels([e.upper() if e == 'tas' else e for e in experts],
                            fontsize=8)
         ax.set_title(task, fontsize=9)
+    _colour_bar(fig, image, axes[0].tolist(), 'mean gate score')
     fig.suptitle(f'MoR gate scores (mean over {summary["num_images"]} '
-                 f'images)', fontsize=9)
-    fig.tight_layout()
+                 f'images{_source(summary)})', fontsize=9)
     fig.savefig(out_file, dpi=150)
+    return fig
 
 
-def plot_expert_usage(summary: dict, out_file: str) -> None:
+def plot_expert_usage(summary: dict, out_file: str):
     """Two routers x experts heat maps: how often each expert is chosen
-    (share of tokens) and its mean gate, values printed in the cells."""
+    (share of tokens) and its mean gate, values printed in the cells, a
+    shared colour bar, and what was measured in the title. Returns the
+    Figure."""
     names = list(summary['routers'])
     num = max(len(s['selected']) for s in summary['routers'].values())
-    fig = _figure(figsize=(1.5 + 2 * 0.55 * num, 0.8 + 0.45 * len(names)))
+    fig = _figure(figsize=(2.5 + 2 * 0.55 * num, 1.2 + 0.45 * len(names)),
+                  layout='constrained')
     axes = fig.subplots(1, 2, squeeze=False)[0]
     for ax, key, title in ((axes[0], 'selected', 'share of tokens choosing'),
                            (axes[1], 'mean_gate', 'mean gate')):
@@ -53,7 +72,7 @@ def plot_expert_usage(summary: dict, out_file: str) -> None:
         for r, name in enumerate(names):
             values = summary['routers'][name][key]
             grid[r, :len(values)] = values
-        ax.imshow(grid, vmin=0, vmax=1, cmap='Blues')
+        image = ax.imshow(grid, vmin=0, vmax=1, cmap='Blues')
         for r in range(len(names)):
             for e in range(num):
                 if not np.isnan(grid[r, e]):
@@ -65,8 +84,10 @@ def plot_expert_usage(summary: dict, out_file: str) -> None:
         ax.set_yticks(range(len(names)))
         ax.set_yticklabels(names, fontsize=8)
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    _colour_bar(fig, image, axes.tolist(), 'share / gate')
+    fig.suptitle(f'expert routing{_source(summary)}', fontsize=9)
     fig.savefig(out_file, dpi=150)
+    return fig
 
 
 def expert_usage_table(summary: dict) -> str:

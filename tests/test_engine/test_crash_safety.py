@@ -391,13 +391,12 @@ def test_resume_refuses_a_changed_config_or_a_file_that_does_not_fit(
     other = str(tmp_path / 'other.pth')
     torch.save(state, other)
     shape = re.escape(
-        f'{other} does not fit the model: tensors of other shapes (1): size '
-        f'mismatch for heads.semseg.cls.weight: copying a param with shape '
-        f'{torch.Size((3, *weight.shape[1:]))} from checkpoint, the shape in '
-        f'current model is {weight.shape}')
+        f'{other} does not fit the model: tensors of other shapes (1): '
+        f'heads.semseg.cls.weight: file {(3, *weight.shape[1:])} vs model '
+        f'{tuple(weight.shape)}. Likely: the same layers at other sizes')
     cfg = runner_cfg(rooms, tmp_path / 'new', iters=6)
     cfg.resume, cfg.load_from = True, other
-    with pytest.raises(RuntimeError, match=shape + '.*a resume loads every'):
+    with pytest.raises(RuntimeError, match=shape + '.*A resume loads every'):
         SAKRunner.from_cfg(cfg).load_or_resume()
     cfg.resume = False
     with pytest.raises(RuntimeError, match=shape + '.*load_strict=False'):

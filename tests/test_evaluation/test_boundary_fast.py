@@ -5,6 +5,7 @@ match counts (per threshold, on generated NYUD-like and PASCAL-like
 predictions), and the outlier graph's effect beyond a maximum matching."""
 import ctypes
 import importlib.util
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -138,9 +139,14 @@ def test_the_sparse_outlier_graph_costs_matches_as_the_reference_does():
     assert short > 0
 
 
-def test_warm_starts_and_workers_change_nothing():
+def logged(call_list) -> str:
+    return '\n'.join(call.args[0] for call in call_list)
+
+
+def test_warm_starts_and_workers_change_nothing(capsys):
     """A threshold scored alone (no matching carried over from the previous
-    one) gives the same counts; worker processes give the same scores."""
+    one) gives the same counts; worker processes give the same scores,
+    each run showing its progress."""
     max_dist = BOUNDARY_DATASETS['nyud']['max_dist']
     pairs = generated('nyud', (5, 6))
     pred, gt = pairs[0]
@@ -149,8 +155,50 @@ def test_warm_starts_and_workers_change_nothing():
         alone = boundary.image_counts(pred, gt, max_dist,
                                       thresholds=[boundary.THRESHOLDS[i]])
         np.testing.assert_array_equal(alone[0], counts[i])
-    assert boundary.evaluate_images(pairs, max_dist) == \
-        boundary.evaluate_images(pairs, max_dist, num_workers=2)
+    capsys.readouterr()
+    with mock.patch.object(boundary, 'print_log') as log:
+        assert boundary.evaluate_images(pairs, max_dist) == \
+            boundary.evaluate_images(pairs, max_dist, num_workers=2)
+    for workers in ('no', '2'):
+        assert f'boundary matching (odsF/oisF/AP) of 2 images at 99 ' \
+            f'thresholds, {workers} worker processes' in logged(
+                log.call_args_list)
+    # a progress bar per run, completed
+    assert capsys.readouterr().out.count('2/2') == 2
+
+
+def test_first_compile_is_announced_and_cached_outside_the_package(
+        tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    # nothing compiled in this process, nothing in the cache: announced
+    monkeypatch.setenv('NUMBA_CACHE_DIR', str(tmp_path))
+    with mock.patch.object(type(fast.match_count), 'signatures', []), \
+            mock.patch.object(boundary, 'print_log') as log:
+        assert fast.needs_compiling()
+        pair = [(np.zeros((8, 8), np.uint8), np.zeros((8, 8), bool))]
+        boundary.evaluate_images(pair, 0.011)
+    assert 'compiling the boundary matcher with numba (once per machine' \
+        f', about 10 s; cached in {tmp_path})' in logged(log.call_args_list)
+    (tmp_path / 'x' / 'boundary_fast.match_count-310.py311.nbi').parent \
+        .mkdir()
+    (tmp_path / 'x' / 'boundary_fast.match_count-310.py311.nbi').touch()
+    with mock.patch.object(type(fast.match_count), 'signatures', []):
+        assert not fast.needs_compiling()
+
+    # a fresh process puts numba's cache in the user's cache folder
+    env = dict(os.environ, SAK_MM_CACHE=str(tmp_path / 'user'))
+    env.pop('NUMBA_CACHE_DIR')
+    subprocess.run([
+        sys.executable, '-c', 'import numpy as np\n'
+        'from sak_mm.evaluation.boundary_fast import erand48\n'
+        'erand48(np.ones(1, np.uint64))'
+    ], env=env, check=True)
+    cached = list((tmp_path / 'user' / 'numba').rglob('boundary_fast.'
+                                                      'erand48-*.nbi'))
+    assert len(cached) == 1
 
 
 def test_unknown_backend_is_refused():

@@ -19,6 +19,7 @@ from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import SAKRunner
 from sak_mm.models.utils.weights import WeightsMismatchError
 from sak_mm.registry import MODELS
+from sak_mm.utils import load_checkpoint_file
 from tests.conftest import CROP, NYUD_HEADS, tiny_sak_cfg
 from tests.test_models.test_distiller import make_batch
 
@@ -91,13 +92,14 @@ def test_backbone_weight_errors_name_the_file_and_the_keys(tmp_path):
     with pytest.raises(WeightsMismatchError) as err:
         model.init_weights()
     assert paths['classifier'] in str(err.value)
-    assert '6 missing keys' in str(err.value) and 'norm0.weight' in str(
-        err.value) and 'allow_missing' in str(err.value)
+    message = str(err.value)
+    assert 'keys the file lacks (6)' in message and 'norm0.weight' in \
+        message and 'allow_missing' in message
     state = torch.load(paths['upernet'], weights_only=True)['state_dict']
     state['backbone.stages.9.extra'] = torch.zeros(1)
     torch.save(state, str(tmp_path / 'extra.pth'))
     model = MODELS.build(fgmoe_cfg(pretrained=str(tmp_path / 'extra.pth')))
-    with pytest.raises(WeightsMismatchError, match='unexpected keys.*'
+    with pytest.raises(WeightsMismatchError, match='keys the model lacks.*'
                        'stages.9.extra'):
         model.init_weights()
 
@@ -231,7 +233,8 @@ def run_tool(name, *args):
 
 
 def test_expert_usage_is_recorded_in_a_runner_and_plotted(tmp_path):
-    """Two demo iterations through the Runner, a validation with the
+    """Four demo iterations through the Runner, twice, bitwise the same
+    (the demo's deterministic kernels); a validation with the
     ExpertUsageHook, then tools/analysis/router_weights.py on the
     checkpoint and on the JSON."""
     rooms = make_demo_nyud(str(tmp_path / 'rooms'), num_train=4, num_val=2,
@@ -245,15 +248,25 @@ def test_expert_usage_is_recorded_in_a_runner_and_plotted(tmp_path):
         'val_dataloader.num_workers': 0,
         'test_dataloader.num_workers': 0,
         'train_dataloader.batch_size': 2,
-        'train_cfg.max_iters': 2,
-        'train_cfg.val_interval': 2,
-        'param_scheduler.0.end': 2,
-        'default_hooks.checkpoint.interval': 2,
+        'train_cfg.max_iters': 4,
+        'train_cfg.val_interval': 4,
+        'param_scheduler.0.end': 4,
+        'default_hooks.checkpoint.interval': 4,
     }
     cfg.merge_from_dict(options)
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.visualizer.name = cfg.work_dir
-    SAKRunner.from_cfg(cfg).train()
+    assert cfg.randomness.deterministic
+    weights = []
+    try:
+        for work in ('again', 'work'):
+            cfg.work_dir = str(tmp_path / work)
+            cfg.visualizer.name = cfg.work_dir
+            SAKRunner.from_cfg(cfg).train()
+            weights.append(load_checkpoint_file(
+                osp.join(cfg.work_dir, 'iter_4.pth'))['state_dict'])
+    finally:  # the Runner switched it on for the whole process
+        torch.use_deterministic_algorithms(False)
+    for key, value in weights[0].items():
+        assert torch.equal(value, weights[1][key]), key
     with open(osp.join(cfg.work_dir, 'val_expert_usage.json')) as f:
         usage = json.load(f)
     assert set(usage['routers']) == {'semseg', 'depth', 'normals', 'edge',
@@ -267,7 +280,7 @@ def test_expert_usage_is_recorded_in_a_runner_and_plotted(tmp_path):
 
     out = str(tmp_path / 'analysis')
     run_tool('analysis/router_weights.py', DEMO,
-             osp.join(cfg.work_dir, 'iter_2.pth'), '--out-dir', out,
+             osp.join(cfg.work_dir, 'iter_4.pth'), '--out-dir', out,
              '--formats', 'png', '--cfg-options',
              *[f'{k}={v}' for k, v in options.items()])
     with open(osp.join(out, 'expert_usage.json')) as f:

@@ -19,6 +19,7 @@ from sak_mm.datasets import make_demo_nyud
 from sak_mm.evaluation import teacher_bias_study
 from sak_mm.registry import MODELS
 from sak_mm.utils import apply_runtime_switches
+from tests.conftest import figure_layout, recorded_figures
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
@@ -41,7 +42,8 @@ def setup(tmp_path_factory):
     opts = [f'{s}_dataloader.dataset.data_root={root}'
             for s in ('train', 'val', 'test')]
     opts += ['val_dataloader.num_workers=0', 'test_dataloader.num_workers=0']
-    return dict(root=root, ckpt=ckpt, opts=opts, tmp=tmp)
+    return dict(root=root, ckpt=ckpt, opts=opts, tmp=tmp,
+                teachers=model.teacher_models)
 
 
 def test_router_weights_tool_from_model_and_from_json(setup, capsys):
@@ -58,26 +60,50 @@ def test_router_weights_tool_from_model_and_from_json(setup, capsys):
     assert summary['num_images'] == 3
     png = np.asarray(Image.open(osp.join(out, 'router_weights.png')))
     assert png.shape[1] > png.shape[0] > 100  # four task panels side by side
+    # titled by task in the model's order, a colour bar, what was measured
+    from sak_mm.visualization import plot_router_weights
+    fig = plot_router_weights(summary, str(setup['tmp'] / 'again.png'))
+    assert [ax.get_title() for ax in fig.axes[:4]] == [
+        'semseg', 'depth', 'normals', 'edge']
+    assert fig.axes[4].get_ylabel() == 'mean gate score'
+    assert fig.get_suptitle() == ('MoR gate scores (mean over 3 images, '
+                                  'student.pth, val split)')
 
-    again = str(setup['tmp'] / 'router_again')
+    # without --out-dir: beside the JSON (or checkpoint) it reads
     run_tool('analysis/router_weights.py', '--json',
-             osp.join(out, 'router_weights.json'), '--out-dir', again,
-             '--formats', 'png')
-    assert osp.exists(osp.join(again, 'router_weights.png'))
+             osp.join(out, 'router_weights.json'), '--formats', 'png')
+    assert osp.exists(osp.join(out, 'router_weights', 'router_weights.png'))
     bad = setup['tmp'] / 'bad.json'
     bad.write_text('{"semseg/mIoU": 1.0}')
     with pytest.raises(ValueError, match='not a router-weights JSON'):
         run_tool('analysis/router_weights.py', '--json', str(bad))
 
 
-def test_rep_similarity_tool(setup, capsys):
-    out = str(setup['tmp'] / 'repsim')
-    run_tool('analysis/rep_similarity.py', CONFIG, setup['ckpt'],
-             '--out-dir', out, '--cfg-options', *setup['opts'])
-    with open(osp.join(out, 'rep_similarity.json')) as f:
-        summary = json.load(f)
-    assert set(summary['teachers']) == {'dinov2', 'clip', 'sam'}
-    assert -1 <= summary['overall'] <= 1 and summary['num_images'] == 3
+def test_rep_similarity_tool_needs_the_teachers_weights(setup, capsys):
+    out = str(setup['tmp'] / 'rep_similarity')  # beside the checkpoint
+    args = [CONFIG, setup['ckpt']]
+    # the demo's teachers name no files: random teachers are refused
+    with pytest.raises(ValueError, match=r"\['dinov2', 'clip', 'sam'\] have "
+                       r"none.*--teacher-weights dinov2=FILE clip=FILE "
+                       r"sam=FILE"):
+        run_tool('analysis/rep_similarity.py', *args, '--cfg-options',
+                 *setup['opts'])
+    weights = []
+    for name, teacher in setup['teachers'].items():
+        path = str(setup['tmp'] / f'teacher_{name}.pth')
+        teacher.save_release_file(path)  # each family's released layout
+        weights.append(f'{name}={path}')
+    overall = []
+    for _ in range(2):
+        run_tool('analysis/rep_similarity.py', *args, '--teacher-weights',
+                 *weights, '--cfg-options', *setup['opts'],
+                 'model.teachers.clip.allow_torchscript=True')
+        with open(osp.join(out, 'rep_similarity.json')) as f:
+            summary = json.load(f)
+        assert set(summary['teachers']) == {'dinov2', 'clip', 'sam'}
+        assert summary['num_images'] == 3
+        overall.append(summary['overall'])
+    assert overall[0] == overall[1]  # the same teachers: the same answer
     assert 'overall' in capsys.readouterr().out
 
 
@@ -105,9 +131,9 @@ def test_teacher_bias_numbers_and_tool(tmp_path, capsys):
         path = tmp_path / f'{name}.json'
         path.write_text(json.dumps(result))
         files.append(f'{name}={path}')
-    out = str(tmp_path / 'bias')
+    out = str(tmp_path / 'teacher_bias')  # beside the baseline's JSON
     run_tool('analysis/teacher_bias.py', '--baseline', files[0], '--model',
-             files[1], '--model', files[2], '--out-dir', out)
+             files[1], '--model', files[2])
     printed = capsys.readouterr().out
     assert 'DINOv2' in printed and '3.0000' in printed
     assert osp.getsize(osp.join(out, 'teacher_bias.png')) > 0
@@ -116,23 +142,54 @@ def test_teacher_bias_numbers_and_tool(tmp_path, capsys):
 
 def test_browse_dataset_draws_pipeline_outputs(setup):
     out = str(setup['tmp'] / 'browse')
-    run_tool('misc/browse_dataset.py', CONFIG, '--output-dir', out, '--num',
-             '3', '--cfg-options', *setup['opts'])
-    files = sorted(os.listdir(out))
-    assert len(files) == 3
-    grid = np.asarray(Image.open(osp.join(out, files[0])))
-    # one row (labels only), image + 4 tasks side by side at the crop size
-    assert grid.shape == (96, 5 * 128, 3)
+    with recorded_figures() as figures:
+        run_tool('misc/browse_dataset.py', CONFIG, '--output-dir', out,
+                 '--num', '3', '--cfg-options', *setup['opts'],
+                 'tasks=[edge,semseg,depth,normals]')
+    assert len(os.listdir(out)) == 3 and len(figures) == 3
+    layout = figure_layout(figures[0])
+    # one row (labels only) in the config's task order, keys below
+    assert layout['titles'] == ['image', 'edge: ground truth',
+                                'semseg: ground truth', 'depth: ground truth',
+                                'normals: ground truth']
+    assert 'wall' in layout['texts']  # NYUD class names
 
 
 def test_test_tool_show_dir_draws_gt_and_predictions(setup):
     work = str(setup['tmp'] / 'show')
-    run_tool('test.py', CONFIG, setup['ckpt'], '--work-dir', work,
-             '--show-dir', 'vis', '--cfg-options', *setup['opts'])
+    with recorded_figures() as figures:
+        run_tool('test.py', CONFIG, setup['ckpt'], '--work-dir', work,
+                 '--show-dir', 'vis', '--cfg-options', *setup['opts'])
     files = sorted(os.listdir(osp.join(work, 'vis')))
     assert files == ['val_0000.png', 'val_0001.png', 'val_0002.png']
-    grid = np.asarray(Image.open(osp.join(work, 'vis', files[0])))
-    assert grid.shape == (2 * 120, 5 * 160, 3)  # GT row and prediction row
+    layout = figure_layout(figures[0])
+    assert layout['titles'] == ['image'] + [
+        f'{task}: {row}' for task in ('semseg', 'depth', 'normals', 'edge')
+        for row in ('ground truth', 'prediction')]
+    assert {'wall', 'depth (m), grey: no measurement',
+            'boundary probability, dark red: unannotated'
+            } <= set(layout['texts'])
+
+
+def test_a_checkpoint_of_another_model_is_summarised(setup):
+    """tools/test.py and init_model on the FGMoE demo's weights: counts,
+    the first keys and the likely cause, not every key."""
+    import projects.fgmoe.fgmoe  # noqa: F401 (registers the decoder)
+    from sak_mm.apis import init_model
+    fgmoe = Config.fromfile(osp.join(ROOT, 'projects', 'fgmoe', 'configs',
+                                     'demo', 'fgmoe_tiny_demo.py'))
+    path = str(setup['tmp'] / 'fgmoe.pth')
+    torch.save({'state_dict': MODELS.build(fgmoe.model).state_dict()}, path)
+    with pytest.raises(RuntimeError) as error:
+        run_tool('test.py', CONFIG, path, '--work-dir',
+                 str(setup['tmp'] / 'wrong'), '--cfg-options', *setup['opts'])
+    message = str(error.value)
+    assert len(message) < 1500, message
+    assert message.startswith(f'{path} does not fit the model: keys the '
+                              f'file lacks (')
+    assert 'Likely: a checkpoint of another model: the file has ' in message
+    with pytest.raises(RuntimeError, match='Likely: a checkpoint of another'):
+        init_model(CONFIG, path)
 
 
 def test_tensorboard_switch_adds_the_backend():

@@ -15,7 +15,8 @@ validation/testing::
 
 Writes ``router_weights.json`` and ``router_weights.{png,pdf}`` (MoR) or
 ``expert_usage.json`` and ``expert_usage.{png,pdf}`` (routed experts) to the
-output folder and prints the table.
+output folder (by default ``router_weights/`` beside the checkpoint or the
+JSON) and prints the table.
 """
 import argparse
 import contextlib
@@ -31,7 +32,9 @@ def parse_args():
     parser.add_argument('config', nargs='?', help='model config')
     parser.add_argument('checkpoint', nargs='?', help='trained checkpoint')
     parser.add_argument('--json', help='a saved router-weights JSON instead')
-    parser.add_argument('--out-dir', default='work_dirs/router_weights')
+    parser.add_argument('--out-dir',
+                        help='output folder (default: router_weights/ '
+                        'beside the checkpoint or the JSON)')
     parser.add_argument('--formats', nargs='+', default=['png', 'pdf'])
     parser.add_argument('--per-image', action='store_true',
                         help='keep every image\'s scores in the JSON')
@@ -72,11 +75,14 @@ def measure(config, checkpoint, device, per_image, cfg_options=None) -> dict:
             for _ in outputs:
                 bar.update()
     print()
-    return (recorder or experts).summarize()
+    summary = (recorder or experts).summarize()
+    summary['source'] = f'{osp.basename(checkpoint)}, val split'
+    return summary
 
 
 def main():
     args = parse_args()
+    from sak_mm.utils import analysis_dir
     from sak_mm.visualization import (expert_usage_table, plot_expert_usage,
                                       plot_router_weights, router_table)
     if args.json is not None:
@@ -93,12 +99,14 @@ def main():
                          expert_usage_table) if 'routers' in summary else (
                              'router_weights', plot_router_weights,
                              router_table)
-    os.makedirs(args.out_dir, exist_ok=True)
-    dump(summary, osp.join(args.out_dir, f'{name}.json'), indent=1)
+    out_dir = args.out_dir or analysis_dir('router_weights', args.json or
+                                           args.checkpoint)
+    os.makedirs(out_dir, exist_ok=True)
+    dump(summary, osp.join(out_dir, f'{name}.json'), indent=1)
     for fmt in args.formats:
-        plot(summary, osp.join(args.out_dir, f'{name}.{fmt}'))
+        plot(summary, osp.join(out_dir, f'{name}.{fmt}'))
     print(table(summary))
-    print(f'figures and JSON written to {args.out_dir}')
+    print(f'figures and JSON written to {out_dir}')
 
 
 if __name__ == '__main__':

@@ -38,7 +38,9 @@ def parse_args():
     parser.add_argument('--lower-is-better', nargs='+',
                         help='keys where lower is better (default: '
                         'depth/RMSE normals/mErr)')
-    parser.add_argument('--out-dir', default='work_dirs/teacher_bias')
+    parser.add_argument('--out-dir',
+                        help='output folder (default: teacher_bias/ beside '
+                        'the baseline\'s JSON)')
     parser.add_argument('--formats', nargs='+', default=['png', 'pdf'])
     return parser.parse_args()
 
@@ -46,6 +48,7 @@ def parse_args():
 def main():
     args = parse_args()
     from sak_mm.evaluation import LOWER_IS_BETTER, teacher_bias_study
+    from sak_mm.utils import analysis_dir
     from sak_mm.visualization import plot_teacher_bias, teacher_bias_table
     base_name, base_path = args.baseline
     study = teacher_bias_study(
@@ -54,12 +57,13 @@ def main():
         metrics=args.metrics,
         lower_is_better=args.lower_is_better or LOWER_IS_BETTER,
         baseline_name=base_name)
-    os.makedirs(args.out_dir, exist_ok=True)
-    dump(study, osp.join(args.out_dir, 'teacher_bias.json'), indent=1)
+    out_dir = args.out_dir or analysis_dir('teacher_bias', base_path)
+    os.makedirs(out_dir, exist_ok=True)
+    dump(study, osp.join(out_dir, 'teacher_bias.json'), indent=1)
     for fmt in args.formats:
-        plot_teacher_bias(study, osp.join(args.out_dir, f'teacher_bias.{fmt}'))
+        plot_teacher_bias(study, osp.join(out_dir, f'teacher_bias.{fmt}'))
     print(teacher_bias_table(study))
-    print(f'written to {args.out_dir}')
+    print(f'written to {out_dir}')
 
 
 if __name__ == '__main__':

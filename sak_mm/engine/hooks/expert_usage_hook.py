@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from sak_mm.registry import HOOKS
+from .router_weights_hook import data_source
 
 
 def model_routers(model) -> Dict[str, torch.nn.Module]:
@@ -138,6 +139,7 @@ class ExpertUsageHook(Hook):
     def _finish(self, runner, mode: str) -> None:
         self.recorder.__exit__(None, None, None)
         summary = self.recorder.summarize()
+        summary['source'] = data_source(runner, mode)
         self.last_summary = summary
         if is_main_process():
             dump(summary, osp.join(runner.work_dir,

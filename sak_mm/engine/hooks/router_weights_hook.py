@@ -79,6 +79,12 @@ class RouterWeightsRecorder:
         return summary
 
 
+def data_source(runner, mode: str) -> str:
+    """What a val/test epoch's statistics came from, for figure titles."""
+    return f'{mode} split, iteration {runner.iter}' if mode == 'val' else \
+        f'{mode} split'
+
+
 def scalar_logs(summary: dict, prefix: str = 'router') -> Dict[str, float]:
     """Flatten a summary's means to ``router/<task>/l<level>/<expert>``."""
     out = {}
@@ -132,6 +138,7 @@ class RouterWeightsHook(Hook):
 
     def _finish(self, runner, mode: str) -> None:
         summary = self.recorder.summarize()
+        summary['source'] = data_source(runner, mode)
         self.last_summary = summary
         if is_main_process():
             dump(summary, osp.join(runner.work_dir,

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from sak_mm.utils import read_checkpoint
+from sak_mm.utils.state_dict_mismatch import describe_mismatch
 
 
 class WeightsMismatchError(RuntimeError):
@@ -143,18 +144,13 @@ def load_strict_weights(
         for k in own if k in state and state[k].shape != own[k].shape
     ]
     if missing or unexpected or wrong_shape:
-        lines = [f'checkpoint {path!r} does not match '
-                 f'{type(module).__name__}:']
-        for title, keys in (('missing keys', missing),
-                            ('unexpected keys', unexpected),
-                            ('shape mismatches', wrong_shape)):
-            if keys:
-                lines.append(f'  {len(keys)} {title}, first: {keys[:5]}')
+        message = describe_mismatch(
+            f'checkpoint {path!r} for {type(module).__name__}', missing,
+            unexpected, wrong_shape)
         if missing:
-            lines.append('  (keys the file may lack keep their '
-                         'initialisation if their prefixes are listed in '
-                         'allow_missing)')
-        raise WeightsMismatchError('\n'.join(lines))
+            message += ('. (Keys the file may lack keep their initialisation '
+                        'if their prefixes are listed in allow_missing.)')
+        raise WeightsMismatchError(message)
     module.load_state_dict(state, strict=not allow_missing)
 
 
