@@ -287,12 +287,11 @@ def summarize(counts: Sequence[np.ndarray],
 def _in_processes(func, args, num_workers: int,
                   done: Callable[[], None]) -> list:
     """``[func(*a) for a in args]`` in ``num_workers`` forked processes
-    (``done()`` after each result, in order)
     that ignore SIGTERM and SIGINT during training (a pre-empted run
-    finishes its validation, :mod:`sak_mm.utils.stop_signals`). A worker
-    that dies (the OOM killer, a kill) is an error within seconds, not a
-    hang (a ``multiprocessing.Pool`` replaced the worker and waited forever
-    for its lost task)."""
+    finishes its validation, :mod:`sak_mm.utils.stop_signals`), calling
+    ``done()`` after each result. A worker that dies (the OOM killer, a
+    kill) is an error within seconds, not a hang (a ``multiprocessing.Pool``
+    replaced the worker and waited forever for its lost task)."""
     context = multiprocessing.get_context('fork')
     with ProcessPoolExecutor(num_workers, mp_context=context,
                              initializer=ignore_stop_signals,

@@ -86,20 +86,19 @@ def weight_files(cfg, training: bool = True) -> List[Tuple[str, str]]:
         if not isinstance(node, dict):
             return
         for key, value in node.items():
-            where = f'{path}.{key}'
             if key == 'teachers' and node.get('build_teachers') is False:
                 continue
+            built = when_built
+            if key == 'init_cfg':
+                built = False
+            elif key == 'pretrained' and path == 'model':  # the backbone's
+                built = node.get('save_backbone') is False
             if key in ('checkpoint', 'pretrained') and \
                     _is_local_file(value):
-                if when_built or training:
-                    found.append((where, value))
-            elif key == 'init_cfg':
-                visit(value, where, False)
-            elif key == 'pretrained':
-                visit(value, where,
-                      when_built and node.get('save_backbone') is False)
+                if built or training:
+                    found.append((f'{path}.{key}', value))
             else:
-                visit(value, where, when_built)
+                visit(value, f'{path}.{key}', built)
 
     visit(model, 'model', True)
     if training and _is_local_file(cfg.get('load_from')):

@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 
 from sak_mm.apis import init_model
-from sak_mm.utils import load_config, weight_files
+from sak_mm.utils import check_weight_files, load_config, weight_files
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NYUD = osp.join(ROOT, 'configs', 'sak',
@@ -65,10 +65,22 @@ def test_which_files_a_run_reads():
     assert len(weight_files(stage1, training=False)) == 3
     stage1.model.build_teachers = False  # testing: no teachers
     assert weight_files(stage1, training=False) == []
+    # a backbone's pretrained file: read by training, or when built if
+    # checkpoints leave the backbone out
+    fgmoe = load_config(FGMOE)
+    assert [k for k, _ in weight_files(fgmoe)] == [
+        'model.pretrained.checkpoint']
+    assert weight_files(fgmoe, training=False) == []
+    fgmoe.model.save_backbone = False
+    assert len(weight_files(fgmoe, training=False)) == 1
+    fgmoe.model.pretrained = 'checkpoints/backbone.pth'  # as a string
+    assert weight_files(fgmoe, training=False) == [
+        ('model.pretrained', 'checkpoints/backbone.pth')]
+    del fgmoe.model.save_backbone
+    assert weight_files(fgmoe, training=False) == []
     # a project's weights point to the project's README
     with pytest.raises(FileNotFoundError,
                        match='projects/fgmoe/README.md, section "Weights"'):
-        from sak_mm.utils import check_weight_files
         check_weight_files(load_config(FGMOE))
 
 
