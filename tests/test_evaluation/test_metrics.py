@@ -1,6 +1,7 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -26,10 +27,47 @@ def test_miou_accumulates_over_the_dataset():
     assert res['semseg/mIoU'] == pytest.approx(100 * (0.5 + 2 / 3 + 0.5) / 3)
 
 
-def test_miou_leaves_out_classes_never_seen():
+def reference_miou(pairs, num_classes):
+    """MTI-Net's / ATRC's ``eval_semseg``, as written there: per-class
+    TP / FP / FN summed over images, ``tp / max(tp + fp + fn, 1e-8)``
+    averaged over every class."""
+    tp, fp, fn = (np.zeros(num_classes) for _ in range(3))
+    for pred, gt in pairs:
+        pred, gt = pred.flatten().numpy(), gt.flatten().numpy()
+        valid = gt != 255
+        for c in range(num_classes):
+            tp[c] += np.sum((gt == c) & (pred == c) & valid)
+            fp[c] += np.sum((gt != c) & (pred == c) & valid)
+            fn[c] += np.sum((gt == c) & (pred != c) & valid)
+    jac = [tp[c] / max(tp[c] + fp[c] + fn[c], 1e-8)
+           for c in range(num_classes)]
+    return 100 * float(np.mean(jac))
+
+
+def test_miou_counts_absent_classes_as_zero_unless_told_to_skip():
+    # 2 of 40 classes occur, both perfect
+    pair = [(torch.tensor([[[0, 1]]]), torch.tensor([[[0, 1]]]))]
+    standard = METRICS.build(dict(type='SemSegMetric', num_classes=40))
+    assert run(standard, pair)['semseg/mIoU'] == pytest.approx(100 * 2 / 40)
+    mmseg = METRICS.build(dict(type='SemSegMetric', num_classes=40,
+                               absent='skip'))
+    assert run(mmseg, pair)['semseg/mIoU'] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="absent='nan'"):
+        METRICS.build(dict(type='SemSegMetric', num_classes=40,
+                           absent='nan'))
+    # the reference's formula on random maps where 19 of 40 classes never
+    # occur (and some pixels are ignored)
+    g = torch.Generator().manual_seed(0)
+    pairs = []
+    for _ in range(3):
+        gt = torch.randint(0, 21, (1, 12, 16), generator=g)
+        gt[0, 0] = 255
+        pred = torch.where(torch.rand(1, 12, 16, generator=g) < 0.7, gt,
+                           torch.randint(0, 21, (1, 12, 16), generator=g))
+        pairs.append((pred.clamp(max=20), gt))
     m = METRICS.build(dict(type='SemSegMetric', num_classes=40))
-    res = run(m, [(torch.tensor([[[0, 1]]]), torch.tensor([[[0, 1]]]))])
-    assert res['semseg/mIoU'] == pytest.approx(100.0)
+    assert run(m, pairs)['semseg/mIoU'] == pytest.approx(
+        reference_miou(pairs, 40))
 
 
 def test_depth_rmse_is_dataset_level_and_masks_invalid():

@@ -15,18 +15,30 @@ class SemSegMetric(BaseTaskMetric):
     ignored.
 
     A class that appears neither in the ground truth nor in the predictions
-    of the whole dataset has no defined IoU and is left out of the mean (the
-    SAK reference counts it as 0; both agree whenever every class occurs, as
-    on NYUD-v2 val).
+    of the whole dataset has no defined IoU. The standard multi-task
+    protocol (MTI-Net's and ATRC's ``eval_semseg``, the SAK reference:
+    ``TP / max(TP + FP + FN, 1e-8)`` averaged over every class) counts it as
+    0; mmseg's ``IoUMetric`` (a nanmean) leaves it out. The two agree
+    whenever every class occurs, as on the NYUD-v2 and PASCAL-Context val
+    sets, and differ on any subset a user evaluates while developing.
 
     Args:
         num_classes (int): 40 for NYUD-v2.
         task (str): Defaults to ``'semseg'``.
+        absent (str): An absent class's IoU: ``'zero'`` (default, the
+            standard protocol) or ``'skip'`` (left out of the mean, mmseg).
     """
 
-    def __init__(self, num_classes: int, task: str = 'semseg', **kwargs):
+    ABSENT = ('zero', 'skip')
+
+    def __init__(self, num_classes: int, task: str = 'semseg',
+                 absent: str = 'zero', **kwargs):
         super().__init__(task=task, **kwargs)
+        if absent not in self.ABSENT:
+            raise ValueError(f'{task}: absent={absent!r}; choose one of '
+                             f'{self.ABSENT}')
         self.num_classes = num_classes
+        self.absent = absent
 
     def accumulate(self, pred: torch.Tensor, gt: torch.Tensor):
         pred, gt = pred.flatten().long(), gt.flatten().long()
@@ -46,9 +58,15 @@ class SemSegMetric(BaseTaskMetric):
         tp = np.diag(hist)
         union = hist.sum(0) + hist.sum(1) - tp
         present = union > 0
-        iou = tp[present] / union[present]
+        if self.absent == 'zero':
+            iou = tp / np.maximum(union, 1e-8)
+        else:
+            iou = tp[present] / union[present]
         if (~present).any():
-            print_log(f'{self.task}: {int((~present).sum())} class(es) absent '
-                      f'from ground truth and predictions are left out of '
-                      f'mIoU', logger='current')
+            how = 'count as IoU 0 (the standard protocol; absent=\'skip\' ' \
+                'leaves them out, as mmseg)' if self.absent == 'zero' else \
+                'are left out of mIoU (absent=\'skip\', as mmseg)'
+            print_log(f'{self.task}: {int((~present).sum())} of '
+                      f'{self.num_classes} classes absent from ground truth '
+                      f'and predictions {how}', logger='current')
         return {'mIoU': float(iou.mean() * 100) if iou.size else 0.0}
