@@ -1,6 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
-"""tools/analysis/*, tools/benchmarks/*, tools/misc/browse_dataset.py and
-test.py --show-dir."""
+"""tools/analysis/*, tools/benchmarks/*, tools/misc/browse_dataset.py,
+tools/misc/print_config.py and test.py --show-dir."""
 import json
 import os
 import os.path as osp
@@ -190,6 +190,19 @@ def test_a_checkpoint_of_another_model_is_summarised(setup):
     assert 'Likely: a checkpoint of another model: the file has ' in message
     with pytest.raises(RuntimeError, match='Likely: a checkpoint of another'):
         init_model(CONFIG, path)
+
+
+def test_print_config_prints_and_saves_the_merged_config(tmp_path, capsys):
+    saved = str(tmp_path / 'merged.py')
+    run_tool('misc/print_config.py', CONFIG, '--cfg-options',
+             'model.neck.mode=sum', 'train_cfg.max_iters=7', '--save-path',
+             saved)
+    printed = capsys.readouterr().out
+    assert printed.startswith('Config:\n')
+    assert "mode='sum'" in printed and 'max_iters=7' in printed
+    merged = Config.fromfile(saved)  # the _base_ files are merged in
+    assert merged.model.neck.mode == 'sum' and merged.train_cfg.max_iters == 7
+    assert merged.model.heads.semseg.out_channels == 40
 
 
 def test_tensorboard_switch_adds_the_backend():
