@@ -1,7 +1,8 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 """A Visualizer that draws an image with its ground truth and predictions,
 every panel titled and every task's colours explained."""
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmengine.visualization import Visualizer
@@ -16,6 +17,39 @@ from .plots import _figure
 _CLASS_NAME_KEYS = {'semseg': 'classes', 'human_parts': 'human_part_classes'}
 #: most classes a legend lists (the ones with most pixels)
 _MAX_LEGEND = 12
+
+
+@dataclass(frozen=True)
+class RoutingPanel:
+    """Routing weights drawn under a figure's column: a ``rows x cols`` heat
+    map of values in ``[0, 1]``, the values printed in the cells."""
+    values: np.ndarray
+    rows: Sequence[str]
+    cols: Sequence[str]
+    title: str
+
+
+def routing_panels(summary: dict) -> Dict[str, RoutingPanel]:
+    """Panels by column of a routing summary: a MoR model's gate scores
+    (:class:`~sak_mm.engine.hooks.RouterWeightsRecorder`; per task, experts
+    x levels) or a routed-expert decoder's expert shares
+    (:class:`~sak_mm.engine.hooks.ExpertUsageRecorder`; per task's MoE, and
+    the global MoE under the image)."""
+    if 'routers' in summary:
+        return {
+            'image' if name == 'global' else name: RoutingPanel(
+                np.asarray([stats['selected']]), ['share'],
+                [f'e{e}' for e in range(len(stats['selected']))],
+                f'{name} MoE: share of tokens')
+            for name, stats in summary['routers'].items()
+        }
+    experts = [e.upper() if e == 'tas' else e for e in summary['experts']]
+    return {
+        task: RoutingPanel(np.asarray(stats['mean']), experts,
+                           [f'block {b}' for b in summary['levels']],
+                           f'{task}: MoR gates')
+        for task, stats in summary['tasks'].items()
+    }
 
 
 def class_names(meta: Optional[dict], task: str) -> Optional[Sequence[str]]:
@@ -40,12 +74,15 @@ def sample_figure(image: np.ndarray,
                   data_sample: Optional[MultiTaskDataSample],
                   draw_gt: bool = True,
                   draw_pred: bool = True,
-                  meta: Optional[dict] = None):
+                  meta: Optional[dict] = None,
+                  routing: Optional[Dict[str, RoutingPanel]] = None):
     """One sample as a matplotlib Figure: the image, then one column per
     task (in :func:`task_order`) with its ground truth above its
     prediction, each panel titled ``<task>: ground truth`` /
     ``<task>: prediction``, and under each column the key to its colours
-    (class names, a colour bar with units, the normal directions).
+    (class names, a colour bar with units, the normal directions) and, if
+    given, its :class:`RoutingPanel` (by task name, ``'image'`` for the
+    first column).
 
     Each task's maps are rendered by its field
     (:meth:`~sak_mm.structures.DenseField.render`), ground truth and
@@ -61,9 +98,12 @@ def sample_figure(image: np.ndarray,
     rows, cols = max(len(sources), 1), 1 + len(tasks)
     h, w = image.shape[:2]
     cell = 2.4  # inches per panel width
-    fig = _figure(figsize=(cell * cols, (cell * h / w + 0.35) * rows + 1.1))
-    grid = fig.add_gridspec(rows + 1, cols,
-                            height_ratios=[cell * h / w] * rows + [0.9])
+    routing = routing or {}
+    extra = [0.9] + ([1.4] if routing else [])  # keys, routing
+    fig = _figure(figsize=(cell * cols,
+                           (cell * h / w + 0.35) * rows + sum(extra) + 0.2))
+    grid = fig.add_gridspec(rows + len(extra), cols,
+                            height_ratios=[cell * h / w] * rows + extra)
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(image)
     ax.set_title('image', fontsize=8)
@@ -91,8 +131,15 @@ def sample_figure(image: np.ndarray,
         key_ax.set_axis_off()
         _draw_key(fig, key_ax, field.kind.key(maps, value_range),
                   class_names(meta, task))
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.97, bottom=0.01,
-                        wspace=0.05, hspace=0.25)
+    for c, column in enumerate(['image'] + tasks):
+        if column in routing:
+            _draw_routing(fig.add_subplot(grid[rows + 1, c]),
+                          routing[column])
+    width, height = fig.get_size_inches()  # margins in inches: titles,
+    fig.subplots_adjust(  # the routing panels' tick labels
+        left=(0.5 if routing else 0.05) / width, right=1 - 0.05 / width,
+        top=1 - 0.3 / height, bottom=(0.35 if routing else 0.05) / height,
+        wspace=0.3 if routing else 0.05, hspace=0.3)
     return fig
 
 
@@ -134,6 +181,21 @@ def _draw_key(fig, ax, key, names: Optional[Sequence[str]]) -> None:
                 transform=ax.transAxes)
 
 
+def _draw_routing(ax, panel: RoutingPanel) -> None:
+    values = np.asarray(panel.values, dtype=float)
+    ax.imshow(values, vmin=0, vmax=1, cmap='Blues', aspect='auto')
+    for r in range(values.shape[0]):
+        for c in range(values.shape[1]):
+            ax.text(c, r, f'{values[r, c]:.2f}', ha='center', va='center',
+                    fontsize=6,
+                    color='white' if values[r, c] > 0.6 else 'black')
+    ax.set_xticks(range(len(panel.cols)))
+    ax.set_xticklabels(panel.cols, fontsize=6)
+    ax.set_yticks(range(len(panel.rows)))
+    ax.set_yticklabels(panel.rows, fontsize=6)
+    ax.set_title(panel.title, fontsize=7)
+
+
 def figure_to_rgb(fig, dpi: int = 100) -> np.ndarray:
     """Render a Figure off-screen to an ``(H, W, 3)`` uint8 array."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -163,11 +225,15 @@ class MultiTaskVisualizer(Visualizer):
                        show: bool = False,
                        wait_time: float = 0,
                        out_file: Optional[str] = None,
-                       step: int = 0) -> np.ndarray:
-        """Draw and (optionally) save/show/log the grid; returns it."""
+                       step: int = 0,
+                       routing: Optional[Dict[str, RoutingPanel]] = None
+                       ) -> np.ndarray:
+        """Draw and (optionally) save/show/log the grid; returns it.
+        ``routing``: panels of routing weights under the columns
+        (:func:`routing_panels`)."""
         image = np.asarray(image, dtype=np.uint8)
         fig = sample_figure(image, data_sample, draw_gt, draw_pred,
-                            self.dataset_meta)
+                            self.dataset_meta, routing)
         drawn = figure_to_rgb(fig)
         self.set_image(drawn)
         if show:

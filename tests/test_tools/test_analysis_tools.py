@@ -23,11 +23,13 @@ from tests.conftest import figure_layout, recorded_figures
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
+FGMOE_DEMO = osp.join(ROOT, 'projects', 'fgmoe', 'configs', 'demo',
+                      'fgmoe_tiny_demo.py')
 
 
-def run_tool(path, *args):
+def run_tool(path, *args, folder='tools'):
     with mock.patch.object(sys, 'argv', [path, *args]):
-        runpy.run_path(osp.join(ROOT, 'tools', path), run_name='__main__')
+        runpy.run_path(osp.join(ROOT, folder, path), run_name='__main__')
 
 
 @pytest.fixture(scope='module')
@@ -171,15 +173,22 @@ def test_test_tool_show_dir_draws_gt_and_predictions(setup):
             } <= set(layout['texts'])
 
 
-def test_a_checkpoint_of_another_model_is_summarised(setup):
+@pytest.fixture(scope='module')
+def fgmoe_ckpt(setup):
+    """A checkpoint of the FGMoE demo config (random init)."""
+    import projects.fgmoe.fgmoe  # noqa: F401 (registers the decoder)
+    fgmoe = Config.fromfile(FGMOE_DEMO)
+    path = str(setup['tmp'] / 'fgmoe' / 'fgmoe.pth')
+    os.makedirs(osp.dirname(path))
+    torch.save({'state_dict': MODELS.build(fgmoe.model).state_dict()}, path)
+    return path
+
+
+def test_a_checkpoint_of_another_model_is_summarised(setup, fgmoe_ckpt):
     """tools/test.py and init_model on the FGMoE demo's weights: counts,
     the first keys and the likely cause, not every key."""
-    import projects.fgmoe.fgmoe  # noqa: F401 (registers the decoder)
     from sak_mm.apis import init_model
-    fgmoe = Config.fromfile(osp.join(ROOT, 'projects', 'fgmoe', 'configs',
-                                     'demo', 'fgmoe_tiny_demo.py'))
-    path = str(setup['tmp'] / 'fgmoe.pth')
-    torch.save({'state_dict': MODELS.build(fgmoe.model).state_dict()}, path)
+    path = fgmoe_ckpt
     with pytest.raises(RuntimeError) as error:
         run_tool('test.py', CONFIG, path, '--work-dir',
                  str(setup['tmp'] / 'wrong'), '--cfg-options', *setup['opts'])
@@ -190,6 +199,42 @@ def test_a_checkpoint_of_another_model_is_summarised(setup):
     assert 'Likely: a checkpoint of another model: the file has ' in message
     with pytest.raises(RuntimeError, match='Likely: a checkpoint of another'):
         init_model(CONFIG, path)
+
+
+@pytest.mark.parametrize('model', ['sak', 'fgmoe'])
+def test_image_demo_draws_predictions_keys_and_routing(setup, fgmoe_ckpt,
+                                                        model, tmp_path):
+    """demo/image_demo.py on a folder of images, as a user calls it: a
+    titled figure per image with each task's prediction and key, and the
+    routing the image got (MoR gates; FGMoE's expert shares)."""
+    images = tmp_path / 'images'
+    images.mkdir()
+    rooms = osp.join(setup['root'], 'images')
+    for name in sorted(os.listdir(rooms))[:2]:
+        (images / name).write_bytes(open(osp.join(rooms, name), 'rb').read())
+    (images / 'notes.txt').write_text('not an image')
+    config, ckpt = (CONFIG, setup['ckpt']) if model == 'sak' else \
+        (FGMOE_DEMO, fgmoe_ckpt)
+    with recorded_figures() as figures:
+        run_tool('image_demo.py', config, ckpt, str(images), folder='demo')
+    out = osp.join(osp.dirname(ckpt), 'image_demo')  # beside the checkpoint
+    assert len(figures) == 2 and len(os.listdir(out)) == 2
+    layout = figure_layout(figures[0])
+    tasks = ['semseg', 'depth', 'normals', 'edge']
+    routing = [f'{t}: MoR gates' for t in tasks] if model == 'sak' else \
+        ['global MoE: share of tokens'] + [f'{t} MoE: share of tokens'
+                                            for t in tasks]
+    assert layout['titles'] == ['image'] + [f'{t}: prediction'
+                                            for t in tasks] + routing
+    from sak_mm.datasets.nyud import NYUD_CLASSES
+    assert set(layout['texts']) & set(NYUD_CLASSES)  # the classes' names
+    panels = [ax.images[0].get_array() for ax in figures[0].axes
+              if ax.get_title() in routing]
+    for values in panels:
+        if model == 'sak':  # each level's gates over the experts sum to 1
+            np.testing.assert_allclose(values.sum(0), 1, atol=1e-5)
+        else:  # each token chooses top-3 of the routed experts
+            assert values.sum() == pytest.approx(3, abs=1e-5)
 
 
 def test_print_config_prints_and_saves_the_merged_config(tmp_path, capsys):
