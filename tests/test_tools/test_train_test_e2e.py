@@ -62,7 +62,7 @@ def untrained_metrics(root, work_dir):
     return SAKRunner.from_cfg(cfg).test()
 
 
-def test_demo_train_test_resume(rooms, tmp_path):
+def test_demo_train_test_resume(rooms, tmp_path, capsys):
     work = str(tmp_path / 'work')
     before = untrained_metrics(rooms, str(tmp_path / 'before'))
 
@@ -101,6 +101,32 @@ def test_demo_train_test_resume(rooms, tmp_path):
     logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
     with open(logs[-1]) as f:
         assert f'resumed epoch: 0, iter: {3 * ITERS // 4}' in f.read()
+
+    # the runs' scalar logs read back as a user does: the glob catches the
+    # training run, the test run (no training scalars) and the resumed run
+    scalars = sorted(glob.glob(osp.join(work, '*', 'vis_data',
+                                        'scalars.json')))
+    assert len(scalars) == 3
+    curves = str(tmp_path / 'curves.png')
+    capsys.readouterr()
+    run_tool('analysis/analyze_logs.py', 'plot_curve', *scalars, '--keys',
+             'loss', 'semseg/mIoU', '--out', curves)
+    assert osp.getsize(curves) > 0
+    assert f'{scalars[1]} logs none of' in capsys.readouterr().out
+    tool = runpy.run_path(osp.join(ROOT, 'tools', 'analysis',
+                                   'analyze_logs.py'))
+    records = tool['load_scalars'](scalars[0])
+    trained = [r for r in records if 'loss' in r]
+    fig = tool['plot_curve']({('run', scalars[0]): records},
+                             ['decode.semseg.loss_ce'],
+                             str(tmp_path / 'ce.png'))
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [r['step'] for r in trained]
+    assert list(line.get_ydata()) == [r['decode.semseg.loss_ce']
+                                      for r in trained]
+    run_tool('analysis/analyze_logs.py', 'cal_train_time', scalars[0])
+    mean = sum(r['time'] for r in trained[1:]) / (len(trained) - 1)
+    assert f'{mean:.4f} s/iter' in capsys.readouterr().out
 
 
 def test_bf16_amp_trains_and_resumes_without_a_loss_scaler(rooms, tmp_path):
