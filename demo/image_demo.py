@@ -59,19 +59,27 @@ def dataset_meta(model) -> dict:
 
 
 def routing_recorder(model):
-    """A fresh recorder of the routing an image gets, if the model routes:
-    ``(context, summarize)``."""
+    """``(context, summary)`` for the routing one image gets: run the image
+    inside ``context``, then ``summary(sample)`` is a MoR model's gate
+    scores or a routed-expert decoder's expert shares (None for a model
+    that does not route)."""
     from sak_mm.engine.hooks import (ExpertUsageRecorder,
                                      RouterWeightsRecorder, router_layout)
     neck = getattr(model, 'neck', None)
     if neck is not None and getattr(neck, 'mode', None) == 'mor':
-        recorder = RouterWeightsRecorder(router_layout(model))
-        return contextlib.nullcontext(), recorder
+        layout = router_layout(model)
+
+        def gates(sample):  # they come with the prediction
+            recorder = RouterWeightsRecorder(layout)
+            recorder.update([sample])
+            return recorder.summarize()
+
+        return contextlib.nullcontext(), gates
     try:
-        recorder = ExpertUsageRecorder(model)
+        experts = ExpertUsageRecorder(model)  # forward hooks on the routers
     except RuntimeError:  # no routed experts
-        return contextlib.nullcontext(), None
-    return recorder, recorder
+        return contextlib.nullcontext(), lambda sample: None
+    return experts, lambda sample: experts.summarize()
 
 
 def main():
@@ -93,14 +101,12 @@ def main():
     visualizer.dataset_meta = dataset_meta(model)
     bar = ProgressBar(len(files))
     for path in files:
-        context, recorder = routing_recorder(model)
+        context, summary = routing_recorder(model)
         with context:
             sample = inference_model(model, path)
-        routing = None
-        if recorder is not None:
-            if hasattr(recorder, 'update'):  # MoR gates come with the sample
-                recorder.update([sample])
-            routing = routing_panels(recorder.summarize())
+        routing = summary(sample)
+        if routing is not None:
+            routing = routing_panels(routing)
         with Image.open(path) as img:
             image = np.asarray(img.convert('RGB'))
         name = osp.splitext(osp.basename(path))[0] + '.png'
