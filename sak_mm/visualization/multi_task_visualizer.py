@@ -10,7 +10,7 @@ from mmengine.visualization import Visualizer
 from sak_mm.registry import VISUALIZERS
 from sak_mm.structures import DENSE_FIELDS, MultiTaskDataSample, get_field
 from sak_mm.structures.field_kinds import ClassKey, ImageKey, ScaleKey
-from .plots import _figure
+from .plots import heat_map, off_screen_figure
 
 #: metainfo keys holding a label task's class names (else
 #: ``<task>_classes``)
@@ -100,8 +100,8 @@ def sample_figure(image: np.ndarray,
     cell = 2.4  # inches per panel width
     routing = routing or {}
     extra = [0.9] + ([1.4] if routing else [])  # keys, routing
-    fig = _figure(figsize=(cell * cols,
-                           (cell * h / w + 0.35) * rows + sum(extra) + 0.2))
+    fig = off_screen_figure(
+        figsize=(cell * cols, (cell * h / w + 0.35) * rows + sum(extra) + 0.2))
     grid = fig.add_gridspec(rows + len(extra), cols,
                             height_ratios=[cell * h / w] * rows + extra)
     ax = fig.add_subplot(grid[0, 0])
@@ -182,18 +182,8 @@ def _draw_key(fig, ax, key, names: Optional[Sequence[str]]) -> None:
 
 
 def _draw_routing(ax, panel: RoutingPanel) -> None:
-    values = np.asarray(panel.values, dtype=float)
-    ax.imshow(values, vmin=0, vmax=1, cmap='Blues', aspect='auto')
-    for r in range(values.shape[0]):
-        for c in range(values.shape[1]):
-            ax.text(c, r, f'{values[r, c]:.2f}', ha='center', va='center',
-                    fontsize=6,
-                    color='white' if values[r, c] > 0.6 else 'black')
-    ax.set_xticks(range(len(panel.cols)))
-    ax.set_xticklabels(panel.cols, fontsize=6)
-    ax.set_yticks(range(len(panel.rows)))
-    ax.set_yticklabels(panel.rows, fontsize=6)
-    ax.set_title(panel.title, fontsize=7)
+    heat_map(ax, panel.values, panel.rows, panel.cols, panel.title,
+             fontsize=6, aspect='auto')
 
 
 def figure_to_rgb(fig, dpi: int = 100) -> np.ndarray:

@@ -5,11 +5,31 @@ from typing import List, Sequence
 import numpy as np
 
 
-def _figure(**kwargs):
+def off_screen_figure(**kwargs):
     """A stand-alone matplotlib Figure (Agg canvas, no pyplot state): the
     caller's backend and open figures are left alone."""
     from matplotlib.figure import Figure
     return Figure(**kwargs)
+
+
+def heat_map(ax, values, rows, cols, title: str, fontsize: int = 7,
+             **imshow_kwargs):
+    """``values`` (``rows x cols`` in ``[0, 1]``, NaN: an empty cell) as a
+    'Blues' heat map with each value printed in its cell, the rows and
+    columns labelled; returns the image (for a colour bar)."""
+    values = np.asarray(values, dtype=float)
+    image = ax.imshow(values, vmin=0, vmax=1, cmap='Blues', **imshow_kwargs)
+    for r, c in np.ndindex(values.shape):
+        if not np.isnan(values[r, c]):
+            ax.text(c, r, f'{values[r, c]:.2f}', ha='center', va='center',
+                    fontsize=fontsize,
+                    color='white' if values[r, c] > 0.6 else 'black')
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(cols, fontsize=fontsize)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=fontsize)
+    ax.set_title(title, fontsize=fontsize + 2)
+    return image
 
 
 def _source(summary: dict) -> str:
@@ -31,24 +51,15 @@ def plot_router_weights(summary: dict, out_file: str):
     the Figure."""
     tasks = list(summary['tasks'])
     experts, levels = summary['experts'], summary['levels']
-    fig = _figure(figsize=(1.2 + len(tasks) * (1.0 + 0.6 * len(levels)),
-                           1.2 + 0.5 * len(experts)),
-                  layout='constrained')
+    fig = off_screen_figure(
+        figsize=(1.2 + len(tasks) * (1.0 + 0.6 * len(levels)),
+                 1.2 + 0.5 * len(experts)),
+        layout='constrained')
     axes = fig.subplots(1, len(tasks), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        mean = np.asarray(summary['tasks'][task]['mean'])
-        image = ax.imshow(mean, vmin=0, vmax=1, cmap='Blues')
-        for e in range(len(experts)):
-            for k in range(len(levels)):
-                v = mean[e, k]
-                ax.text(k, e, f'{v:.2f}', ha='center', va='center',
-                        fontsize=8, color='white' if v > 0.6 else 'black')
-        ax.set_xticks(range(len(levels)))
-        ax.set_xticklabels([f'block {b}' for b in levels], fontsize=7)
-        ax.set_yticks(range(len(experts)))
-        ax.set_yticklabels([e.upper() if e == 'tas' else e for e in experts],
-                           fontsize=8)
-        ax.set_title(task, fontsize=9)
+        image = heat_map(ax, summary['tasks'][task]['mean'],
+                         [e.upper() if e == 'tas' else e for e in experts],
+                         [f'block {b}' for b in levels], task)
     _colour_bar(fig, image, axes[0].tolist(), 'mean gate score')
     fig.suptitle(f'MoR gate scores (mean over {summary["num_images"]} '
                  f'images{_source(summary)})', fontsize=9)
@@ -63,8 +74,9 @@ def plot_expert_usage(summary: dict, out_file: str):
     Figure."""
     names = list(summary['routers'])
     num = max(len(s['selected']) for s in summary['routers'].values())
-    fig = _figure(figsize=(2.5 + 2 * 0.55 * num, 1.2 + 0.45 * len(names)),
-                  layout='constrained')
+    fig = off_screen_figure(
+        figsize=(2.5 + 2 * 0.55 * num, 1.2 + 0.45 * len(names)),
+        layout='constrained')
     axes = fig.subplots(1, 2, squeeze=False)[0]
     for ax, key, title in ((axes[0], 'selected', 'share of tokens choosing'),
                            (axes[1], 'mean_gate', 'mean gate')):
@@ -72,18 +84,8 @@ def plot_expert_usage(summary: dict, out_file: str):
         for r, name in enumerate(names):
             values = summary['routers'][name][key]
             grid[r, :len(values)] = values
-        image = ax.imshow(grid, vmin=0, vmax=1, cmap='Blues')
-        for r in range(len(names)):
-            for e in range(num):
-                if not np.isnan(grid[r, e]):
-                    ax.text(e, r, f'{grid[r, e]:.2f}', ha='center',
-                            va='center', fontsize=7,
-                            color='white' if grid[r, e] > 0.6 else 'black')
-        ax.set_xticks(range(num))
-        ax.set_xticklabels([f'e{e}' for e in range(num)], fontsize=7)
-        ax.set_yticks(range(len(names)))
-        ax.set_yticklabels(names, fontsize=8)
-        ax.set_title(title, fontsize=9)
+        image = heat_map(ax, grid, names, [f'e{e}' for e in range(num)],
+                         title)
     _colour_bar(fig, image, axes.tolist(), 'share / gate')
     fig.suptitle(f'expert routing{_source(summary)}', fontsize=9)
     fig.savefig(out_file, dpi=150)
@@ -107,7 +109,7 @@ def plot_teacher_bias(study: dict, out_file: str) -> None:
     models: List[str] = list(study['models'])
     tasks: Sequence[str] = study['tasks']
     width = 0.8 / len(models)
-    fig = _figure(figsize=(1.5 + 1.1 * len(tasks), 3.2))
+    fig = off_screen_figure(figsize=(1.5 + 1.1 * len(tasks), 3.2))
     ax = fig.subplots()
     for i, name in enumerate(models):
         entry = study['models'][name]
