@@ -2,14 +2,13 @@
 """Evaluate a checkpoint on a config's test set with sak_mm's Runner."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
-from sak_mm.utils import (apply_runtime_switches, leave_process_group,
-                          set_build_teachers)
+from sak_mm.utils import (apply_runtime_switches, default_work_dir,
+                          leave_process_group, set_build_teachers)
 
 
 def parse_args():
@@ -56,8 +55,7 @@ def main():
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     # Testing needs only the student: teachers are not built or loaded, and
     # the checkpoint must fit the student exactly (strict loading).
     set_build_teachers(cfg.model, False)

@@ -2,14 +2,14 @@
 """Train a model from a config with sak_mm's Runner."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 
 from sak_mm.engine import SAKRunner
 from sak_mm.registry import RUNNERS
 from sak_mm.utils import (apply_runtime_switches, check_weight_files,
-                          leave_process_group, set_precision)
+                          default_work_dir, leave_process_group,
+                          set_precision)
 
 
 def parse_args():
@@ -62,8 +62,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     if args.amp is not None:
         set_precision(cfg, args.amp)
     if args.auto_scale_lr:

@@ -96,8 +96,9 @@ def list_checkpoints(folder: str) -> List[str]:
     found = []
     for name in os.listdir(folder):
         path = osp.join(folder, name)
-        if _step(path) >= 0 and osp.isfile(path):
-            found.append((_step(path), path))
+        step = _step(path)
+        if step >= 0 and osp.isfile(path):
+            found.append((step, path))
     return [path for _, path in sorted(found)]
 
 

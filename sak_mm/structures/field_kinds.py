@@ -275,8 +275,8 @@ class DepthKind(FieldKind):
         """``value_range``, else the range of the maps' measured values."""
         if value_range is not None:
             return value_range
-        valid = [m[m > 0] for m in maps]
-        valid = np.concatenate([v.ravel() for v in valid])
+        valid = np.concatenate([m[m > 0].ravel() for m in maps] +
+                               [np.empty(0, np.float32)])
         return (float(valid.min()), float(valid.max())) if valid.size \
             else (0.0, 1.0)
 

@@ -107,13 +107,23 @@ class DenseField:
                                dtype=dtype, device=device))
         return torch.stack(maps).to(device)
 
+    @staticmethod
+    def _array(value) -> np.ndarray:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().float().cpu().numpy()
+        return np.asarray(value, np.float32)
+
     def render(self, value, gt=None) -> np.ndarray:
         """A ``(C, H, W)`` map (tensor or array) -> ``(H, W, 3)`` uint8 RGB;
         given the ground truth ``gt``, on the scale it is rendered at."""
         value_range = None if gt is None else self.kind.value_range(gt)
-        if isinstance(value, torch.Tensor):
-            value = value.detach().float().cpu().numpy()
-        return self.kind.render(np.asarray(value, np.float32), value_range)
+        return self.kind.render(self._array(value), value_range)
+
+    def key(self, values, gt=None):
+        """What the colours of ``values`` (maps drawn by :meth:`render` with
+        the same ``gt``) mean (:meth:`FieldKind.key`)."""
+        value_range = None if gt is None else self.kind.value_range(gt)
+        return self.kind.key([self._array(v) for v in values], value_range)
 
     def save(self, pred: np.ndarray, folder: str, name: str) -> str:
         """Write a ``(C, H, W)`` prediction in this field's file format

@@ -2,7 +2,7 @@
 from .checkpoint_loading import (UnsafeCheckpointError, load_checkpoint_file,
                                  read_checkpoint, safe_loading)
 from .flops import flop_counter
-from .cache import analysis_dir, cache_dir
+from .cache import analysis_dir, cache_dir, default_work_dir
 from .model_cfg import (check_weight_files, set_build_teachers,
                         teachers_without_weights, weight_files,
                         without_weight_files)
@@ -17,7 +17,7 @@ __all__ = [
     'load_config', 'set_precision', 'synthetic_batch',
     'without_weight_files', 'set_build_teachers', 'weight_files',
     'check_weight_files', 'teachers_without_weights', 'analysis_dir',
-    'cache_dir', 'read_checkpoint',
+    'cache_dir', 'default_work_dir', 'read_checkpoint',
     'load_checkpoint_file', 'safe_loading', 'UnsafeCheckpointError',
     'leave_process_group'
 ]

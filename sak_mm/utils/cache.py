@@ -15,15 +15,19 @@ def cache_dir(*parts: str) -> str:
     return osp.join(root, *parts)
 
 
+def default_work_dir(config: str) -> str:
+    """``work_dirs/<config name>``: the work dir of a config that names
+    none and is given no ``--work-dir`` (mmseg's rule)."""
+    return osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+
+
 def analysis_dir(tool: str, source: Optional[str] = None,
                  config: Optional[str] = None) -> str:
     """Where an analysis tool writes by default: ``<tool>/`` beside what it
     analyses (a checkpoint or a saved JSON, i.e. in that run's work dir),
-    else in the config's default work dir (``work_dirs/<config name>``, as
-    ``tools/train.py`` names it)."""
+    else in the config's default work dir (:func:`default_work_dir`)."""
     if source is not None:
         return osp.join(osp.dirname(osp.abspath(source)), tool)
     if config is not None:
-        name = osp.splitext(osp.basename(config))[0]
-        return osp.join('work_dirs', name, tool)
+        return osp.join(default_work_dir(config), tool)
     return osp.join('work_dirs', tool)

@@ -29,15 +29,14 @@ def likely_cause(missing: Sequence[str], unexpected: Sequence[str],
                  mis_shaped: Sequence[str]) -> str:
     """A guess at why the file does not fit, from the keys' names."""
     if missing and unexpected:
-        for key in unexpected:  # a wrapper's prefix, e.g. 'model.'
-            prefix = key[:key.index('.') + 1] if '.' in key else ''
-            stripped = {k[len(prefix):] for k in unexpected
-                        if k.startswith(prefix)}
-            if prefix and len(stripped & set(missing)) >= \
-                    len(unexpected) / 2:
-                return (f'the file\'s keys carry the prefix {prefix!r} '
-                        f'(saved from a wrapper): strip it')
-            break
+        # a wrapper's prefix (e.g. 'model.') on the file's first key that,
+        # stripped, names at least half of the file's keys as the model's
+        prefix = unexpected[0].split('.')[0] + '.'
+        stripped = {k[len(prefix):] for k in unexpected
+                    if k.startswith(prefix)}
+        if len(stripped & set(missing)) >= len(unexpected) / 2:
+            return (f'the file\'s keys carry the prefix {prefix!r} (saved '
+                    f'from a wrapper): strip it')
         return (f'a checkpoint of another model: the file has '
                 f'{_modules(unexpected)} where the model has '
                 f'{_modules(missing)}; is it of this config?')

@@ -113,8 +113,6 @@ def sample_figure(image: np.ndarray,
     for c, task in enumerate(tasks, start=1):
         field = get_field(task)
         reference = gt.get(task) if gt is not None and task in gt else None
-        value_range = None if reference is None else \
-            field.kind.value_range(reference)
         maps = []
         for r, (what, source) in enumerate(sources):
             ax = fig.add_subplot(grid[r, c])
@@ -122,14 +120,12 @@ def sample_figure(image: np.ndarray,
             ax.set_title(f'{task}: {what}', fontsize=8)
             if task not in source:
                 continue
-            value = source.get(task)
-            maps.append(_numpy(value))
-            cell_rgb = field.render(value, gt=reference)
-            ax.imshow(cell_rgb, interpolation='nearest',
-                      extent=(0, w, h, 0))
+            maps.append(source.get(task))
+            ax.imshow(field.render(maps[-1], gt=reference),
+                      interpolation='nearest', extent=(0, w, h, 0))
         key_ax = fig.add_subplot(grid[rows, c])
         key_ax.set_axis_off()
-        _draw_key(fig, key_ax, field.kind.key(maps, value_range),
+        _draw_key(fig, key_ax, field.key(maps, gt=reference),
                   class_names(meta, task))
     for c, column in enumerate(['image'] + tasks):
         if column in routing:
@@ -141,12 +137,6 @@ def sample_figure(image: np.ndarray,
         top=1 - 0.3 / height, bottom=(0.35 if routing else 0.05) / height,
         wspace=0.3 if routing else 0.05, hspace=0.3)
     return fig
-
-
-def _numpy(value) -> np.ndarray:
-    if hasattr(value, 'detach'):
-        value = value.detach().float().cpu().numpy()
-    return np.asarray(value, np.float32)
 
 
 def _draw_key(fig, ax, key, names: Optional[Sequence[str]]) -> None:

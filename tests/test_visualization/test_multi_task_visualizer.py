@@ -53,6 +53,9 @@ def test_figure_of_labels_only_and_names_without_metainfo():
                                 'depth: ground truth']
     assert any(t.startswith('class ') for t in layout['texts'])
     assert task_order({'sal', 'semseg'}) == ['semseg', 'sal']
+    # a depth key with no map or nothing measured falls back to 0-1 m
+    for maps in ([], [np.zeros((1, 2, 2))]):
+        assert get_field('depth').key(maps).vmax == 1.0
 
 
 def test_class_legend_lists_the_classes_with_most_pixels():

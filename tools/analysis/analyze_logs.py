@@ -139,8 +139,7 @@ def parse_args():
 def main():
     args = parse_args()
     logs = {}
-    names = args.legend if getattr(args, 'legend', None) else \
-        [run_name(p) for p in args.logs]
+    names = getattr(args, 'legend', None) or [run_name(p) for p in args.logs]
     if len(names) != len(args.logs):
         raise ValueError(f'{len(args.logs)} logs but {len(names)} --legend '
                          f'names')
