@@ -38,5 +38,6 @@ setup(
         tests=parse_requirements('tests'),
         optional=parse_requirements('optional'),
         docs=parse_requirements('docs'),
+        deploy=parse_requirements('deploy'),
     ),
     zip_safe=False)

@@ -3,6 +3,9 @@ import contextlib
 import copy
 import functools
 import os
+import os.path as osp
+import runpy
+import sys
 from unittest import mock
 
 import pytest
@@ -17,6 +20,8 @@ from mmengine.registry import init_default_scope
 from sak_mm.datasets import make_demo_nyud
 
 init_default_scope('sak_mm')
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 TINY_VIT = dict(
     embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
@@ -127,6 +132,12 @@ def tiny_mtl_cfg(**overrides):
             type='MultiTaskDataPreprocessor', pad_size=CROP))
     cfg.update(overrides)
     return cfg
+
+
+def run_tool(path, *args, folder='tools'):
+    """Run ``<folder>/<path>`` as ``python <folder>/<path> ARGS`` does."""
+    with mock.patch.object(sys, 'argv', [path, *args]):
+        runpy.run_path(osp.join(ROOT, folder, path), run_name='__main__')
 
 
 def figure_layout(fig) -> dict:

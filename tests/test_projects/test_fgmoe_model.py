@@ -5,9 +5,6 @@ and the expert-usage recording in a real Runner and the analysis tool."""
 import copy
 import json
 import os.path as osp
-import runpy
-import sys
-from unittest import mock
 
 import pytest
 import torch
@@ -20,7 +17,7 @@ from sak_mm.engine import SAKRunner
 from sak_mm.models.utils.weights import WeightsMismatchError
 from sak_mm.registry import MODELS
 from sak_mm.utils import load_checkpoint_file
-from tests.conftest import CROP, NYUD_HEADS, tiny_sak_cfg
+from tests.conftest import CROP, NYUD_HEADS, run_tool, tiny_sak_cfg
 from tests.test_models.test_distiller import make_batch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -225,11 +222,6 @@ def test_fgmoe_on_the_sak_student_decodes_the_mor_mixtures():
                         mode='predict')
     assert set(samples[0].pred.keys()) == set(HEADS)
     assert 'gate_scores' in samples[0]
-
-
-def run_tool(name, *args):
-    with mock.patch.object(sys, 'argv', [name, *args]):
-        runpy.run_path(osp.join(ROOT, 'tools', name), run_name='__main__')
 
 
 def test_expert_usage_is_recorded_in_a_runner_and_plotted(tmp_path):

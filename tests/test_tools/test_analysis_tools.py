@@ -4,9 +4,6 @@ tools/misc/print_config.py and test.py --show-dir."""
 import json
 import os
 import os.path as osp
-import runpy
-import sys
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -19,17 +16,12 @@ from sak_mm.datasets import make_demo_nyud
 from sak_mm.evaluation import teacher_bias_study
 from sak_mm.registry import MODELS
 from sak_mm.utils import apply_runtime_switches
-from tests.conftest import figure_layout, recorded_figures
+from tests.conftest import figure_layout, recorded_figures, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 FGMOE_DEMO = osp.join(ROOT, 'projects', 'fgmoe', 'configs', 'demo',
                       'fgmoe_tiny_demo.py')
-
-
-def run_tool(path, *args, folder='tools'):
-    with mock.patch.object(sys, 'argv', [path, *args]):
-        runpy.run_path(osp.join(ROOT, folder, path), run_name='__main__')
 
 
 @pytest.fixture(scope='module')

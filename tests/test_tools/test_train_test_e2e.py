@@ -5,7 +5,6 @@ import glob
 import json
 import os.path as osp
 import runpy
-import sys
 from unittest import mock
 
 import pytest
@@ -14,15 +13,11 @@ from mmengine.config import Config
 
 from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import SAKRunner
+from tests.conftest import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 ITERS = 160
-
-
-def run_tool(name, *args):
-    with mock.patch.object(sys, 'argv', [name, *args]):
-        runpy.run_path(osp.join(ROOT, 'tools', name), run_name='__main__')
 
 
 @pytest.fixture(scope='module')

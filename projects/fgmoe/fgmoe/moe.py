@@ -61,7 +61,8 @@ class FineGrainedMoE(nn.Module):
     the tokens that selected them (sorted dispatch: gather, one GEMM pair
     per expert, weighted scatter-add); ``dispatch='dense'`` runs every
     expert on every token and masks by the gates, the reference the routed
-    form is tested against.
+    form is tested against, and the form an exported graph holds (the
+    routed form's sizes depend on the routing).
 
     Args:
         channels (int): ``C``.
@@ -113,7 +114,9 @@ class FineGrainedMoE(nn.Module):
         b, n, c = x.shape
         flat = x.reshape(b * n, c)
         k = gates.shape[-1]
-        if self.dispatch == 'dense':
+        # an exported graph (torch.export, ONNX) has no data-dependent
+        # sizes: it takes the dense form, the same sums
+        if self.dispatch == 'dense' or torch.compiler.is_exporting():
             y = self.routed.dense(flat, gates.reshape(-1, k),
                                   experts.reshape(-1, k))
         else:
