@@ -6,8 +6,10 @@ import os.path as osp
 from unittest import mock
 
 import pytest
+import yaml
 from mmengine.config import Config
 
+from sak_mm.evaluation.metrics import lower_is_better_results, mtl_gain
 from sak_mm.utils import load_config, set_precision
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -20,6 +22,75 @@ CONFIGS = sorted(
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_config_parses(path):
     Config.fromfile(path)
+
+
+def _is_alias(path: str) -> bool:
+    """A config that only names another (``_base_ = ['other.py']``: a short
+    name, or a table row that is the default); the metafile lists the
+    other."""
+    with open(path) as f:
+        body = ast.parse(f.read()).body
+    return (len(body) == 1 and isinstance(body[0], ast.Assign)
+            and body[0].targets[0].id == '_base_'
+            and len(body[0].value.elts) == 1)
+
+
+#: the metric of each task that the papers report
+PAPER_METRICS = dict(semseg={'mIoU'}, human_parts={'mIoU'},
+                     sal={'maxF', 'mIoU'}, depth={'RMSE'},
+                     normals={'mErr'}, edge={'odsF'})
+DATASET_NAMES = dict(NYUDv2Dataset='NYUD-v2',
+                     PascalContextDataset='PASCAL-Context',
+                     ImageFolderDataset='ImageNet-1k')
+
+
+def test_model_index_lists_every_config_with_the_papers_numbers():
+    """model-index.yml (what ``mim`` reads) reaches one entry per config
+    (demos and aliases aside), named as its file, on the config's dataset,
+    with results only for tasks the config has; a single-task row equals
+    the reference its config scores the multi-task gain against, and a
+    paper's gain is the formula on its own numbers (to rounding) or the
+    entry says what the formula gives."""
+    with open(osp.join(ROOT, 'model-index.yml')) as f:
+        index = yaml.safe_load(f)
+    entries = []
+    for metafile in index['Import']:
+        with open(osp.join(ROOT, metafile)) as f:
+            meta = yaml.safe_load(f)
+        collections = {c['Name'] for c in meta['Collections']}
+        for entry in meta['Models']:
+            assert entry['In Collection'] in collections, entry['Name']
+            entries.append(entry)
+    expected = [osp.relpath(p, ROOT) for p in CONFIGS
+                if '_base_' not in p and '/demo/' not in p
+                and not _is_alias(p)]
+    assert sorted(e['Config'] for e in entries) == sorted(expected)
+
+    lower_is_better = lower_is_better_results()
+    for entry in entries:
+        name = entry['Name']
+        assert name == osp.splitext(osp.basename(entry['Config']))[0]
+        assert entry['Paper Source'] and 'Weights' in entry, name
+        cfg = Config.fromfile(osp.join(ROOT, entry['Config']))
+        dataset = DATASET_NAMES[cfg.train_dataloader.dataset.type]
+        assert entry['Metadata']['Training Data'] == dataset, name
+        for result in entry.get('Results', []):
+            assert result['Dataset'] == dataset, name
+            metrics = dict(result['Metrics'])
+            gain = metrics.pop('mtl/delta_m', None)
+            for key in metrics:
+                task, metric = key.split('/')
+                assert task in cfg.tasks, (name, key)
+                assert metric in PAPER_METRICS[task], (name, key)
+            reference = (cfg.get('val_evaluator') or {}).get('reference')
+            if not reference:
+                continue
+            if gain is None and len(metrics) == 1:
+                assert metrics.items() <= dict(reference).items(), name
+            elif gain is not None:
+                formula = mtl_gain(metrics, dict(reference), lower_is_better)
+                assert (abs(formula - gain) <= 0.05 or
+                        f'which gives {formula:.2f}' in entry['Paper Source'])
 
 
 def _bases(path):
