@@ -5,10 +5,13 @@ import hashlib
 import json
 import os
 import os.path as osp
+import sys
 import tempfile
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
 
 from sak_mm.registry import DATASETS
 from sak_mm.utils.cache import cache_dir as sak_cache_dir
@@ -101,11 +104,15 @@ class PascalContextDataset(BaseDataset):
                 index = json.load(f)
             if set(index) >= set(ids):
                 return index
-        index = {
-            idx: has_annotated_people(
+        # one PASCAL-Part file per image of the split (4998 train, 5105 val)
+        print_log(f'finding the {self.split} images with annotated people '
+                  f'in {len(ids)} human_parts files (once; cached in '
+                  f'{path})', logger='current')
+        index, bar = {}, ProgressBar(len(ids), file=sys.stdout)
+        for idx in ids:
+            index[idx] = has_annotated_people(
                 self._path('human_parts', idx + '.mat'))
-            for idx in ids
-        }
+            bar.update()
         os.makedirs(osp.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
         with os.fdopen(fd, 'w') as f:

@@ -1,5 +1,6 @@
 # Copyright (c) sak_mm contributors. All rights reserved.
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -145,9 +146,16 @@ def test_missing_files_and_json_are_reported(pascal_root, tmp_path):
 
 
 def test_single_task_human_parts_keeps_images_with_people(pascal_root,
-                                                         tmp_path):
+                                                         tmp_path, capsys):
+    from sak_mm.datasets import pascal_context
     cache = str(tmp_path / 'cache')
-    ds = build(pascal_root, tasks=['human_parts'], cache_dir=cache)
+    capsys.readouterr()
+    with mock.patch.object(pascal_context, 'print_log') as log:
+        ds = build(pascal_root, tasks=['human_parts'], cache_dir=cache)
+    # the once-per-root scan is announced and shows its progress
+    assert 'images with annotated people in 3 human_parts files' in \
+        log.call_args.args[0]
+    assert '3/3' in capsys.readouterr().out
     assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
         '2008_000001'
     ]
@@ -164,6 +172,7 @@ def test_single_task_human_parts_keeps_images_with_people(pascal_root,
                    '2008_000003': False}, f)
     assert len(build(pascal_root, tasks=['human_parts'],
                      cache_dir=cache)) == 2
+    assert '3/3' not in capsys.readouterr().out
     assert len(build(pascal_root, cache_dir=cache)) == 3
     assert len(build(pascal_root, tasks=['human_parts'], cache_dir=cache,
                      only_with_people=False)) == 3
