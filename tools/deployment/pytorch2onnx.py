@@ -62,6 +62,7 @@ def main():
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     batch = 2 if args.dynamic else args.batch_size
+    print(f'exporting {args.config} with {args.checkpoint} ...', flush=True)
     names = export_onnx(model, synthetic_inputs(model, shape, batch), out,
                         dynamic_batch=args.dynamic,
                         metadata=graph_metadata(model))
@@ -71,6 +72,8 @@ def main():
 
     worst = 0.0
     for size in (1, 3) if args.dynamic else (args.batch_size, ):
+        print(f'running onnxruntime and PyTorch at batch {size} ...',
+              flush=True)
         report = compare_with_onnxruntime(
             model, out, synthetic_inputs(model, shape, size, seed=1))
         print(f'onnxruntime vs PyTorch, batch {size}:')
