@@ -406,8 +406,13 @@ def test_flop_counter_counts_the_fused_adapter_as_the_eager_one():
 
 def test_get_flops_splits_params_and_macs_by_component(capsys):
     run_tool('benchmarks/get_flops.py', CONFIG, '--shape', '96', '128')
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert 'a MAC is one multiply-add' in out.splitlines()[0]
+    # what it is doing, on stderr: a full-size config takes minutes
+    assert err.splitlines()[-5:] == [
+        f'building the model of {CONFIG} with random weights ...',
+        'counting teacher dinov2 ...', 'counting teacher clip ...',
+        'counting teacher sam ...', 'counting the student ...']
     rows = {line.split('  ')[0].strip(): line.split()[-4:]
             for line in out.splitlines()[3:]}
     assert set(rows) >= {'teacher dinov2', 'teacher clip', 'teacher sam',

@@ -19,6 +19,7 @@ attention products (``Q K^T`` and ``A V`` in scaled-dot-product attention,
 quadratic in the tokens), which some counters leave out.
 """
 import argparse
+import sys
 
 import torch
 from mmengine.config import DictAction
@@ -33,6 +34,12 @@ def parse_args():
                         help='input H W (default: the model\'s crop_size)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
+
+
+def progress(message: str) -> None:
+    """What the tool is doing, on stderr (a ViT-L config with its teachers
+    takes minutes on a CPU; stdout keeps the tables alone)."""
+    print(message + ' ...', file=sys.stderr, flush=True)
 
 
 def count(fn):
@@ -72,11 +79,13 @@ def component_table(model, shape) -> list:
     rows = []
     teachers = getattr(model, 'teacher_models', {})
     for name, teacher in teachers.items():
+        progress(f'counting teacher {name}')
         macs, attn = count(lambda: teacher(x))
         params = sum(p.numel() for p in teacher.parameters())
         rows.append((f'teacher {name}', params, 0, macs['Global'],
                      attn['Global']))
     model.eval()
+    progress('counting the student')
     macs, attn = count(lambda: model(x, mode='tensor'))
     root = type(model).__name__
 
@@ -134,6 +143,7 @@ def main():
     from sak_mm.utils import load_config, without_weight_files
     from sak_mm.visualization.plots import format_table
     cfg = load_config(args.config, args.cfg_options)
+    progress(f'building the model of {args.config} with random weights')
     model = MODELS.build(without_weight_files(cfg.model))
     shape = tuple(args.shape or input_shape(cfg))
     rows = component_table(model, shape)
