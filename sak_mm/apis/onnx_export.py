@@ -158,8 +158,8 @@ def synthetic_inputs(model: nn.Module, shape: Sequence[int],
     if tuple(inputs.shape[-2:]) != tuple(shape):
         pre = model.data_preprocessor
         raise ValueError(
-            f'--shape {tuple(shape)}: the model pads images of that size to '
+            f'the model pads images of {tuple(shape)} to '
             f'{tuple(inputs.shape[-2:])} (at least pad_size={pre.pad_size}, '
-            f'a multiple of size_divisor={pre.size_divisor}); export at '
-            f'{tuple(inputs.shape[-2:])}')
+            f'a multiple of size_divisor={pre.size_divisor}): use '
+            f'{tuple(inputs.shape[-2:])} as the graph size')
     return inputs

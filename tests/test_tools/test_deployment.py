@@ -64,6 +64,9 @@ def test_sak_demo_exports_with_a_dynamic_batch(tmp_path, capsys):
     report = compare_with_onnxruntime(other, path, inputs)
     assert report['semseg']['shape'] == [2, 40, 24, 32]
     assert report['semseg']['max_rel'] > 1e-2
+    # a size the model would pad is refused, with the size to use
+    with pytest.raises(ValueError, match=r'use \(96, 128\) as the graph'):
+        synthetic_inputs(other, (80, 100), 1)
 
 
 def test_fgmoe_demo_exports_its_deformable_step_and_routing(tmp_path,
