@@ -264,21 +264,21 @@ class DepthKind(FieldKind):
     def rescale_values(self, arr, scale):
         return arr / scale
 
-    def value_range(self, gt):
-        valid = gt.float()[gt > 0]
-        if not valid.numel():
-            return None
-        return float(valid.min()), float(valid.max())
-
     @staticmethod
-    def _range(maps, value_range) -> Tuple[float, float]:
-        """``value_range``, else the range of the maps' measured values."""
-        if value_range is not None:
-            return value_range
-        valid = np.concatenate([m[m > 0].ravel() for m in maps] +
-                               [np.empty(0, np.float32)])
+    def _measured(maps) -> Optional[Tuple[float, float]]:
+        """The range of the maps' measured (positive) depths; None if
+        nothing is measured."""
+        valid = np.concatenate([np.asarray(m)[np.asarray(m) > 0].ravel()
+                                for m in maps] + [np.empty(0, np.float32)])
         return (float(valid.min()), float(valid.max())) if valid.size \
-            else (0.0, 1.0)
+            else None
+
+    def value_range(self, gt):
+        return self._measured([gt.float().cpu().numpy()])
+
+    def _range(self, maps, value_range) -> Tuple[float, float]:
+        """``value_range``, else the maps' measured range, else 0-1 m."""
+        return value_range or self._measured(maps) or (0.0, 1.0)
 
     def render(self, m, value_range=None):
         import matplotlib

@@ -18,6 +18,17 @@ def listed(what: str, keys: Sequence[str]) -> str:
         (', ...' if len(keys) > SHOWN else '')
 
 
+def mis_shaped(state: dict, own: dict) -> List[str]:
+    """``'<key>: file <shape> vs model <shape>'`` for each tensor of
+    ``state`` that ``own`` (a model's state dict) holds at another
+    shape."""
+    return [
+        f'{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state.items()
+        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
+    ]
+
+
 def _modules(keys: Sequence[str]) -> str:
     """The top-level modules of ``keys`` with their key counts."""
     counts = Counter(k.split('.')[0] for k in keys)
@@ -84,15 +95,11 @@ def load_state_dict_checked(model: nn.Module, state: dict, name: str,
         The keys the file lacks (empty unless ``allow_missing``).
     """
     own = model.state_dict()
-    mis_shaped = [
-        f'{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-        for k, v in state.items()
-        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
-    ]
-    if mis_shaped:  # what the file lacks by name (load hooks not applied)
+    wrong = mis_shaped(state, own)
+    if wrong:  # what the file lacks by name (load hooks not applied)
         raise RuntimeError(describe_mismatch(
             name, [] if allow_missing else [k for k in own if k not in state],
-            [k for k in state if k not in own], mis_shaped))
+            [k for k in state if k not in own], wrong))
     result = model.load_state_dict(state, strict=False)
     missing = [] if allow_missing else result.missing_keys
     if missing or result.unexpected_keys:

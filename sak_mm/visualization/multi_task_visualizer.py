@@ -10,7 +10,7 @@ from mmengine.visualization import Visualizer
 from sak_mm.registry import VISUALIZERS
 from sak_mm.structures import DENSE_FIELDS, MultiTaskDataSample, get_field
 from sak_mm.structures.field_kinds import ClassKey, ImageKey, ScaleKey
-from .plots import heat_map, off_screen_figure
+from .plots import heat_map, off_screen_figure, router_labels
 
 #: metainfo keys holding a label task's class names (else
 #: ``<task>_classes``)
@@ -43,10 +43,9 @@ def routing_panels(summary: dict) -> Dict[str, RoutingPanel]:
                 f'{name} MoE: share of tokens')
             for name, stats in summary['routers'].items()
         }
-    experts = [e.upper() if e == 'tas' else e for e in summary['experts']]
+    experts, levels = router_labels(summary)
     return {
-        task: RoutingPanel(np.asarray(stats['mean']), experts,
-                           [f'block {b}' for b in summary['levels']],
+        task: RoutingPanel(np.asarray(stats['mean']), experts, levels,
                            f'{task}: MoR gates')
         for task, stats in summary['tasks'].items()
     }

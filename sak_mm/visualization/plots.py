@@ -44,6 +44,13 @@ def _colour_bar(fig, image, axes, label: str) -> None:
     bar.ax.tick_params(labelsize=6)
 
 
+def router_labels(summary: dict):
+    """``(expert names, level names)`` of a MoR gate summary: the rows and
+    columns of its heat maps (``TAS``, the teachers; ``block <k>``)."""
+    return ([e.upper() if e == 'tas' else e for e in summary['experts']],
+            [f'block {b}' for b in summary['levels']])
+
+
 def plot_router_weights(summary: dict, out_file: str):
     """Paper Fig. 4: per task, an experts x levels heat map of the mean gate
     scores with the values printed in the cells, a colour bar, and what
@@ -58,8 +65,7 @@ def plot_router_weights(summary: dict, out_file: str):
     axes = fig.subplots(1, len(tasks), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         image = heat_map(ax, summary['tasks'][task]['mean'],
-                         [e.upper() if e == 'tas' else e for e in experts],
-                         [f'block {b}' for b in levels], task)
+                         *router_labels(summary), task)
     _colour_bar(fig, image, axes[0].tolist(), 'mean gate score')
     fig.suptitle(f'MoR gate scores (mean over {summary["num_images"]} '
                  f'images{_source(summary)})', fontsize=9)

@@ -17,10 +17,9 @@ from sak_mm.engine import SAKRunner
 from sak_mm.models.utils.weights import WeightsMismatchError
 from sak_mm.registry import MODELS
 from sak_mm.utils import load_checkpoint_file
-from tests.conftest import CROP, NYUD_HEADS, run_tool, tiny_sak_cfg
+from tests.conftest import CROP, NYUD_HEADS, ROOT, run_tool, tiny_sak_cfg
 from tests.test_models.test_distiller import make_batch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'projects', 'fgmoe', 'configs', 'demo',
                 'fgmoe_tiny_demo.py')
 TINY_SWIN = dict(

@@ -16,9 +16,8 @@ from sak_mm.datasets import make_demo_nyud
 from sak_mm.evaluation import teacher_bias_study
 from sak_mm.registry import MODELS
 from sak_mm.utils import apply_runtime_switches
-from tests.conftest import figure_layout, recorded_figures, run_tool
+from tests.conftest import ROOT, figure_layout, recorded_figures, run_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 FGMOE_DEMO = osp.join(ROOT, 'projects', 'fgmoe', 'configs', 'demo',
                       'fgmoe_tiny_demo.py')

@@ -13,9 +13,8 @@ from mmengine.config import Config
 
 from sak_mm.datasets import make_demo_nyud
 from sak_mm.engine import SAKRunner
-from tests.conftest import run_tool
+from tests.conftest import ROOT, run_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'demo', 'sak_tiny_demo.py')
 ITERS = 160
 

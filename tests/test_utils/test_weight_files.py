@@ -2,16 +2,14 @@
 """Missing weight files are listed all at once, before anything is built,
 each with where it is documented."""
 import os.path as osp
-import runpy
-import sys
 from unittest import mock
 
 import pytest
 
 from sak_mm.apis import init_model
 from sak_mm.utils import check_weight_files, load_config, weight_files
+from tests.conftest import ROOT, run_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NYUD = osp.join(ROOT, 'configs', 'sak',
                 'sak_vitl-dinov2l-clipl-saml_2xb2-40k_nyud-448x576.py')
 STAGE1 = osp.join(ROOT, 'configs', 'sak',
@@ -21,21 +19,12 @@ FGMOE = osp.join(ROOT, 'projects', 'fgmoe', 'configs',
 TEACHERS = "docs/weights.md, section \"Teachers\""
 
 
-def train(config, tmp_path, *options):
-    argv = ['tools/train.py', config, '--work-dir', str(tmp_path)]
-    if options:
-        argv += ['--cfg-options', *options]
-    with mock.patch.object(sys, 'argv', argv):
-        runpy.run_path(osp.join(ROOT, 'tools', 'train.py'),
-                       run_name='__main__')
-
-
 def test_train_lists_every_missing_file_with_its_docs(tmp_path,
                                                       monkeypatch):
     monkeypatch.chdir(tmp_path)  # no checkpoints/ folder here
     with mock.patch('sak_mm.engine.SAKRunner.__init__') as built, \
             pytest.raises(FileNotFoundError) as error:
-        train(NYUD, tmp_path)
+        run_tool('train.py', NYUD, '--work-dir', str(tmp_path))
     built.assert_not_called()  # stopped before building anything
     message = str(error.value)
     assert message.startswith('4 weight file(s) that')
@@ -50,7 +39,7 @@ def test_train_lists_every_missing_file_with_its_docs(tmp_path,
     (tmp_path / 'checkpoints' / 'teachers' /
      'sam_vit_l_0b3195.pth').write_bytes(b'')
     with pytest.raises(FileNotFoundError, match='^3 weight file') as error:
-        train(NYUD, tmp_path)
+        run_tool('train.py', NYUD, '--work-dir', str(tmp_path))
     assert 'sam.checkpoint' not in str(error.value)
 
 

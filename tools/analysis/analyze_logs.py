@@ -67,8 +67,9 @@ def plot_curve(logs: Dict[Tuple[str, str], List[dict]], keys: List[str],
     """One panel per key, the curve of every run that logs it (a run that
     does not, e.g. a test run caught by a glob, is named and skipped; a key
     no run logs is an error); returns the Figure."""
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(4.5 * len(keys), 3.2), layout='constrained')
+    from sak_mm.visualization.plots import off_screen_figure
+    fig = off_screen_figure(figsize=(4.5 * len(keys), 3.2),
+                            layout='constrained')
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     absent = {path: [] for _, path in logs}
     for ax, key in zip(axes, keys):
@@ -165,6 +166,7 @@ def main():
         raise ValueError('none of the logs has training iterations with a '
                          'time' + ('' if args.include_outliers else
                                    ' after the first logging interval'))
+
 
 if __name__ == '__main__':
     main()

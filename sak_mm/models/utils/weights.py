@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from sak_mm.utils import read_checkpoint
-from sak_mm.utils.state_dict_mismatch import describe_mismatch
+from sak_mm.utils.state_dict_mismatch import describe_mismatch, mis_shaped
 
 
 class WeightsMismatchError(RuntimeError):
@@ -139,10 +139,7 @@ def load_strict_weights(
         and not any(k.startswith(a) for a in allow_missing)
     ]
     unexpected = [k for k in state if k not in own]
-    wrong_shape = [
-        f'{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-        for k in own if k in state and state[k].shape != own[k].shape
-    ]
+    wrong_shape = mis_shaped(state, own)
     if missing or unexpected or wrong_shape:
         message = describe_mismatch(
             f'checkpoint {path!r} for {type(module).__name__}', missing,
